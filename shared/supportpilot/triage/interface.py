@@ -1,0 +1,120 @@
+"""The triage interface: what the classify stage calls, independent of the model behind it.
+
+The classify Lambda only needs `load_triager()` and `Triager.triage(TriageInput) -> TriageResult`.
+The first implementation is a keyword baseline; a trained model will sit behind the same interface.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from supportpilot.models import TriageResult
+
+CATEGORIES: tuple[str, ...] = (
+    "order_status",
+    "delivery_problem",
+    "return_request",
+    "refund",
+    "billing_error",
+    "product_defect",
+    "cancellation",
+    "account",
+    "product_question",
+    "privacy_request",
+)
+OUT_OF_SCOPE = "out_of_scope"
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("nl", "en")
+UNDETERMINED_LANGUAGE = "und"
+
+# Longer texts are cut before triage; the start of a message carries the request.
+MAX_TRIAGE_CHARS = 20_000
+# Below this category confidence a person should look at the ticket.
+MIN_CONFIDENCE = 0.5
+HIGH_EMOTIONAL_LOAD = 0.6
+
+# needs_human reasons; stable strings the classify stage and dashboards can rely on.
+REASON_LOW_CONFIDENCE = "low confidence"
+REASON_OUT_OF_SCOPE = "out of scope: no known topic recognised"
+REASON_NO_TEXT = "no text to classify"
+REASON_TRUNCATED = "message truncated for triage"
+REASON_PRIVACY = "privacy request: handled by a person"
+REASON_HIGH_EMOTIONAL_LOAD = "high emotional load"
+REASON_TRIAGE_FAILED = "triage failed: internal error"
+
+
+def unsupported_language_reason(language: str) -> str:
+    return f"unsupported language: {language}"
+
+
+class TriageInput(BaseModel):
+    """What a triager sees of an inbound message. Deliberately no customer identity."""
+
+    subject: str = ""
+    body: str = ""
+    channel: str | None = None
+    language: str | None = None
+    contacts_last_7_days: int | None = None
+
+
+@runtime_checkable
+class Triager(Protocol):
+    """Anything that turns a message into a `TriageResult`. Implementations must never raise on text."""
+
+    name: str
+    version: str
+
+    def triage(self, message: TriageInput) -> TriageResult: ...
+
+
+def load_triager(model_dir: str | None = None) -> Triager:
+    """Return the triager to use. `None` gives the keyword baseline.
+
+    A trained model directory will be accepted here once a loader for it exists; until then any
+    directory is rejected with a ValueError rather than silently falling back to the baseline.
+    """
+    if model_dir is None:
+        from supportpilot.triage.keyword_baseline import KeywordBaselineTriager
+
+        return KeywordBaselineTriager()
+    if not isinstance(model_dir, str) or not model_dir.strip():
+        raise ValueError("model_dir must be a directory path, or None for the keyword baseline")
+    if not os.path.isdir(model_dir):
+        raise ValueError(f"triage model directory not found: {model_dir!r}")
+    raise ValueError(
+        f"unrecognised triage model directory: {model_dir!r} (no loader for trained models yet; "
+        "pass None for the keyword baseline)"
+    )
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u0131": "i"})
+
+
+def fold_text(text: str) -> str:
+    """Case- and accent-insensitive form used for matching: casefolded, no diacritics, no controls.
+
+    `fold_text` keeps one character per visible character in most cases but is not length-preserving;
+    use it for matching only, never to slice the original text.
+    """
+    text = _CONTROL_CHARS.sub(" ", text).casefold().translate(_APOSTROPHES)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def message_text(message: TriageInput) -> tuple[str, bool]:
+    """Subject and body as one text, cut to MAX_TRIAGE_CHARS. Returns (text, truncated)."""
+    subject = message.subject.strip()
+    body = message.body.strip()
+    text = f"{subject}\n{body}" if subject and body else subject or body
+    if len(text) > MAX_TRIAGE_CHARS:
+        return text[:MAX_TRIAGE_CHARS], True
+    return text, False
+
+
+def has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)

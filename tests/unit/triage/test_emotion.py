@@ -1,0 +1,78 @@
+"""Emotional load: cues in Dutch and English, capitals, exclamation runs, repeat contacts."""
+
+import pytest
+
+from supportpilot.triage.emotion import emotional_load
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("Dit is echt belachelijk, wat een service.", "anger"),
+        ("This is ridiculous and unacceptable.", "anger"),
+        ("Jullie zijn gewoon oplichters.", "insult"),
+        ("What a scam, your support is useless.", "insult"),
+        ("You are the worst shop I have ever used.", "insult"),
+        ("Ik ben het zat, ik weet niet meer wat ik moet doen.", "despair"),
+        ("I'm desperate, I need this for my wedding.", "despair"),
+        ("Ik stap naar de ACM als dit niet wordt opgelost.", "threat: consumer authority"),
+        ("Ik ga naar de Consumentenbond.", "threat: consumer authority"),
+        ("Mijn advocaat neemt contact met u op.", "threat: legal action"),
+        ("I will talk to a lawyer about this.", "threat: legal action"),
+        ("I'll file a chargeback with my bank.", "threat: chargeback"),
+        ("Ik zet een slechte review op Trustpilot.", "threat: review"),
+        ("I will never order from you again.", "threat: leave"),
+        ("Dit is de laatste keer dat ik hier iets bestel.", "threat: leave"),
+        ("This is the third time I am writing to you.", "repeat contact"),
+        ("Ik mail jullie nu voor de derde keer.", "repeat contact"),
+        ("Ik heb al drie keer gebeld.", "repeat contact"),
+        ("WAAR IS MIJN BESTELLING NOU", "capitals"),
+        ("Where is my order!!", "exclamation run"),
+    ],
+)
+def test_cue(text: str, cue: str) -> None:
+    load, cues = emotional_load(text)
+    assert cue in cues
+    assert 0.0 < load <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Goedemiddag, wanneer wordt mijn bestelling geleverd? Met vriendelijke groet.",
+        "Hi, could you tell me if the jacket is in stock? Thanks!",
+        "Ik heb een vraag over de AVG en mijn GDPR-gegevens bij ACME BV.",
+        "De worst was lekker, bedankt!",
+        "Mevrouw Jansen vraagt naar de rechter schoen; past die ook op maat 38?",
+    ],
+)
+def test_calm_messages_carry_no_load(text: str) -> None:
+    assert emotional_load(text) == (0.0, [])
+
+
+def test_load_adds_up_and_is_clipped() -> None:
+    text = "OPLICHTERS!!! Dit is BELACHELIJK, al drie keer gemaild. Ik ga naar de ACM en mijn advocaat!!"
+    load, cues = emotional_load(text, contacts_last_7_days=9)
+    assert load == 1.0
+    expected = {"insult", "anger", "exclamation run", "threat: consumer authority", "threat: legal action"}
+    assert expected <= set(cues)
+
+
+def test_repeat_contacts_add_load() -> None:
+    assert emotional_load("Waar is mijn pakket?", contacts_last_7_days=2) == (0.0, [])
+    load, cues = emotional_load("Waar is mijn pakket?", contacts_last_7_days=3)
+    assert cues == ["3 contacts in 7 days"] and load > 0
+    assert emotional_load("Waar is mijn pakket?", contacts_last_7_days=8)[0] > load
+
+
+def test_high_load_threshold() -> None:
+    assert emotional_load("This is ridiculous!!")[0] < 0.6
+    assert emotional_load("SCAM!! This is the third time, I'm going to the ACM.")[0] >= 0.6
+
+
+def test_cues_never_contain_the_customers_words() -> None:
+    text = "Stelletje oplichters, schandalig!! Ik ga naar de Consumentenbond en Trustpilot."
+    _, cues = emotional_load(text, contacts_last_7_days=4)
+    for cue in cues:
+        for word in ("oplichters", "schandalig", "consumentenbond", "trustpilot"):
+            assert word not in cue.lower()

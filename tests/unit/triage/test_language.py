@@ -1,0 +1,46 @@
+"""Stopword language detector."""
+
+import pytest
+
+from supportpilot.triage.language import detect_language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Goedemiddag, ik heb mijn bestelling nog niet ontvangen. Kunt u even kijken?", "nl"),
+        ("hoi, waar blijft mn pakketje? heb het vorige week al besteld", "nl"),
+        ("Allee, ik heb da pakske nog ni gekregen, kunde gij eens kijken?", "nl"),
+        ("Hi, I still haven't received my order. Could you please check where it is?", "en"),
+        ("Ich habe meine Bestellung immer noch nicht erhalten, bitte helfen Sie mir.", "de"),
+        ("Bonjour, je n'ai toujours pas reçu ma commande, pouvez-vous m'aider?", "fr"),
+        ("Hola, todavía no he recibido mi pedido, ¿me pueden ayudar por favor?", "es"),
+        ("Merhaba, siparişim hala gelmedi, lütfen bana yard\u0131m eder misiniz?", "tr"),
+        ("Buongiorno, non ho ancora ricevuto il mio ordine, grazie per l'aiuto.", "it"),
+        ("Olá, ainda não recebi a minha encomenda, obrigado pela ajuda.", "pt"),
+    ],
+)
+def test_detects_language(text: str, language: str) -> None:
+    detected, confidence = detect_language(text)
+    assert detected == language
+    assert 0.5 <= confidence <= 1.0
+
+
+@pytest.mark.parametrize("text", ["", "ok", "🙂🙂", "12345 67890", "SKU-4471-XL"])
+def test_too_little_text_is_undetermined(text: str) -> None:
+    assert detect_language(text) == ("und", 0.0)
+
+
+def test_mixed_dutch_and_english_picks_the_dominant_language() -> None:
+    text = "Hoi, ik heb een vraag over mijn order. Het tracking number werkt niet, wat moet ik doen?"
+    assert detect_language(text)[0] == "nl"
+    text = "Hi, my order has not arrived yet. Het is al een week, could you check it for me please?"
+    assert detect_language(text)[0] == "en"
+
+
+def test_gendered_pronouns_do_not_shift_the_result() -> None:
+    for a, b in [("hij", "zij"), ("zijn", "haar")]:
+        assert detect_language(f"Waar is {a} bestelling, {a} wacht al lang") == detect_language(
+            f"Waar is {b} bestelling, {b} wacht al lang"
+        )
+    assert detect_language("he says his order is late") == detect_language("she says her order is late")

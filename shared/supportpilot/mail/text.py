@@ -1,0 +1,332 @@
+"""Plain text out of mail bodies: HTML conversion and separating new text from quotes and signatures.
+
+The split is deliberately conservative. Hiding a customer's words in the "quoted" or "signature"
+part is worse than leaving a signature in the text, so every rule requires strong evidence.
+"""
+
+import re
+from html.parser import HTMLParser
+
+_SKIPPED_TAGS = frozenset({"script", "style", "head", "title", "template"})
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "center", "dd", "div", "dl", "dt", "fieldset", "figcaption",
+        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+        "nav", "ol", "section", "table", "tr", "ul",
+    }
+)  # fmt: skip
+_PARAGRAPH_TAGS = frozenset({"p", "pre", "blockquote"})
+_CELL_TAGS = frozenset({"td", "th"})
+# Hostile HTML nests thousands of blockquotes; prefixing each line that deep would explode in size.
+_MAX_QUOTE_MARKERS = 10
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text lines; lines inside <blockquote> get "> " prefixes so split_reply sees them as quotes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self._fragments: list[str] = []
+        self._skip_depth = 0
+        self._quote_depth = 0
+        self._pre_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip_depth += 1
+        elif tag == "br":
+            self._end_line()
+        elif tag in _PARAGRAPH_TAGS:
+            self._end_paragraph()
+            self._quote_depth += tag == "blockquote"
+            self._pre_depth += tag == "pre"
+        elif tag in _BLOCK_TAGS:
+            self._break_line()
+            if tag == "li":
+                self._fragments.append("- ")
+        elif tag in _CELL_TAGS and self._fragments:
+            self._fragments.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self._end_line()
+        elif tag in _BLOCK_TAGS or tag in _PARAGRAPH_TAGS:
+            self._break_line()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _PARAGRAPH_TAGS:
+            self._break_line()
+            if tag == "blockquote":
+                self._quote_depth = max(0, self._quote_depth - 1)
+            if tag == "pre":
+                self._pre_depth = max(0, self._pre_depth - 1)
+            self._blank_line()
+        elif tag in _BLOCK_TAGS:
+            self._break_line()
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        data = data.replace("\xa0", " ")
+        if self._pre_depth:
+            first, *rest = data.split("\n")
+            self._fragments.append(first)
+            for line in rest:
+                self._end_line()
+                self._fragments.append(line)
+        else:
+            self._fragments.append(re.sub(r"\s+", " ", data))
+
+    def _end_line(self) -> None:
+        text = "".join(self._fragments)
+        text = text.rstrip() if self._pre_depth else text.strip()
+        self._fragments = []
+        prefix = "> " * min(self._quote_depth, _MAX_QUOTE_MARKERS)
+        self.lines.append((prefix + text).rstrip())
+
+    def _break_line(self) -> None:
+        if "".join(self._fragments).strip():
+            self._end_line()
+        self._fragments = []
+
+    def _end_paragraph(self) -> None:
+        self._break_line()
+        self._blank_line()
+
+    def _blank_line(self) -> None:
+        self.lines.append(("> " * min(self._quote_depth, _MAX_QUOTE_MARKERS)).rstrip())
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML mail body: link text kept, hrefs and scripts/styles dropped."""
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(html)
+        extractor.close()
+    except (AssertionError, ValueError):
+        pass  # html.parser gives up on some hostile markup; keep the text read so far
+    extractor._break_line()
+    return _collapse_blank_lines("\n".join(extractor.lines))
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip(" >")
+
+
+def _collapse_blank_lines(text: str) -> str:
+    """One blank line at most between paragraphs; of a run of blank quote lines keep the shallowest."""
+    kept: list[str] = []
+    for line in (line.rstrip() for line in text.split("\n")):
+        if _is_blank(line) and kept and _is_blank(kept[-1]):
+            kept[-1] = min(kept[-1], line, key=len)
+        else:
+            kept.append(line)
+    while kept and _is_blank(kept[-1]):
+        kept.pop()
+    while kept and _is_blank(kept[0]):
+        kept.pop(0)
+    return "\n".join(kept)
+
+
+# --- quotes --------------------------------------------------------------------------------------
+
+_ATTRIBUTION_PATTERNS = (
+    re.compile(r"^on\b.{0,250}\bwrote:$", re.IGNORECASE),
+    re.compile(r"^op\b.{0,250}\bschreef\b.{0,120}:$", re.IGNORECASE),
+    re.compile(r"^op\b.{0,250}\bgeschreven:$", re.IGNORECASE),
+    re.compile(r"^.{1,150}\bschreef op\b.{0,120}:$", re.IGNORECASE),
+)
+_ATTRIBUTION_EVIDENCE = re.compile(r"\d{1,2}[:.]\d{2}|@")
+# Ends the attribution of a ">" block, where the wording varies too much to demand more.
+_ATTRIBUTION_END = re.compile(r"\b(wrote|schreef|geschreven)\b.{0,120}:$", re.IGNORECASE)
+_SEPARATOR = re.compile(
+    r"^[\s*_-]*(original message|oorspronkelijk bericht|origineel bericht|forwarded message"
+    r"|doorgestuurd bericht|begin forwarded message|begin doorgestuurd bericht)[\s*_:-]*$",
+    re.IGNORECASE,
+)
+_RULE_LINE = re.compile(r"^\s*[_-]{10,}\s*$")
+_FROM_FIELD = re.compile(r"^\*?(from|van)\s*:\*?\s*\S", re.IGNORECASE)
+_SENT_FIELD = re.compile(r"^\*?(sent|date|verzonden|datum)\s*:", re.IGNORECASE)
+_SUBJECT_FIELD = re.compile(r"^\*?(subject|onderwerp)\s*:", re.IGNORECASE)
+_HEADER_BLOCK_SPAN = 8
+
+
+def _is_quote_line(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _attribution_length(lines: list[str], index: int) -> int:
+    """Number of lines (1-3) forming an "On <date>, <name> wrote:" attribution starting at index, else 0.
+
+    A wrapped attribution has no blank lines and no sentence ends inside it, and it carries a time or
+    an address; a customer's own "On Monday I wrote:" does not.
+    """
+    joined = ""
+    for length, line in enumerate(lines[index : index + 3], start=1):
+        line = line.strip()
+        if not line or re.search(r"[.!?]$", joined) or len(joined) + len(line) > 400:
+            return 0
+        joined = f"{joined} {line}".strip()
+        if any(pattern.match(joined) for pattern in _ATTRIBUTION_PATTERNS):
+            return length if _ATTRIBUTION_EVIDENCE.search(joined) else 0
+    return 0
+
+
+def _is_header_block(lines: list[str], index: int) -> bool:
+    if not _FROM_FIELD.match(lines[index].strip()):
+        return False
+    following = [line.strip() for line in lines[index + 1 : index + 1 + _HEADER_BLOCK_SPAN]]
+    return any(_SENT_FIELD.match(line) for line in following) and any(_SUBJECT_FIELD.match(line) for line in following)
+
+
+def _next_content_index(lines: list[str], start: int) -> int | None:
+    for index in range(start, len(lines)):
+        if lines[index].strip():
+            return index
+    return None
+
+
+def _history_start(lines: list[str]) -> int | None:
+    """Index where unprefixed earlier history begins: everything from there on is quoted."""
+    for index, line in enumerate(lines):
+        if _SEPARATOR.match(line) or _is_header_block(lines, index):
+            start = index
+        elif length := _attribution_length(lines, index):
+            following = _next_content_index(lines, index + length)
+            if following is not None and _is_quote_line(lines[following]):
+                continue  # attribution of a ">" block; the text below it may be the sender's answer
+            start = index
+        else:
+            continue
+        previous = _previous_content_index(lines, start)
+        if previous is not None and _RULE_LINE.match(lines[previous]):
+            start = previous
+        return start
+    return None
+
+
+def _previous_content_index(lines: list[str], end: int) -> int | None:
+    for index in range(end - 1, -1, -1):
+        if lines[index].strip():
+            return index
+    return None
+
+
+def _quoted_line_flags(lines: list[str]) -> list[bool]:
+    """Marks ">" lines, blank lines between them and the attribution line just above a block."""
+    flags = [_is_quote_line(line) for line in lines]
+    blanks_since_content: list[int] = []
+    previous_content_quoted = False
+    for index, line in enumerate(lines):
+        if not line.strip():
+            blanks_since_content.append(index)
+            continue
+        if flags[index] and previous_content_quoted:
+            for blank in blanks_since_content:
+                flags[blank] = True
+        blanks_since_content = []
+        previous_content_quoted = flags[index]
+    for index in range(len(lines)):
+        if flags[index] and (index == 0 or not flags[index - 1]):
+            _mark_attribution_above(lines, flags, index)
+    return flags
+
+
+def _mark_attribution_above(lines: list[str], flags: list[bool], block_start: int) -> None:
+    above = _previous_content_index(lines, block_start)
+    if above is None or flags[above]:
+        return
+    for length in (1, 2, 3):
+        first = above - length + 1
+        if first < 0 or any(flags[first : above + 1]):
+            return
+        joined = " ".join(line.strip() for line in lines[first : above + 1])
+        if len(joined) <= 300 and _ATTRIBUTION_END.search(joined):
+            for index in range(first, block_start):
+                flags[index] = True
+            return
+
+
+# --- signatures ----------------------------------------------------------------------------------
+
+_SIGN_OFF = re.compile(
+    r"^((met )?(vriendelijke|hartelijke|beste|fijne|lieve) groet(en|jes)?|met groet(en)?|groet(en|jes)?"
+    r"|mvg|m\.v\.g\.|vriendelijke groeten|alvast bedankt|bedankt|dank je wel|dank u wel"
+    r"|(kind|best|warm|warmest|many) (regards|wishes)|regards|best|cheers|thanks|thank you"
+    r"|many thanks|thanks in advance|sincerely|yours sincerely|yours truly)[\s,.!]*$",
+    re.IGNORECASE,
+)
+_DEVICE_LINE = re.compile(
+    r"^(sent from|sent with|sent via|get outlook for|(verzonden|verstuurd) (vanaf|van|met|via)|gesendet von)"
+    r"\b.{0,60}$",
+    re.IGNORECASE,
+)
+_DISCLAIMER = re.compile(
+    r"^(disclaimer:?$"
+    r"|this e-?mail (message )?(and any (files|attachments) )?(transmitted with it )?(is|are) (strictly )?"
+    r"(confidential|intended)"
+    r"|this (message|communication) (and any attachments )?(is|are) (strictly )?(confidential|intended)"
+    r"|the information (contained )?in this (e-?mail|message)"
+    r"|dit e-?mail(bericht)? is (uitsluitend|alleen) bestemd"
+    r"|dit (e-?mail)?bericht (en eventuele bijlagen )?is (uitsluitend bestemd|vertrouwelijk)"
+    r"|de informatie (verzonden )?(in|met) dit e-?mail)",
+    re.IGNORECASE,
+)
+_SIGNATURE_DELIMITER = re.compile(r"^-- ?$")
+_MAX_SIGNATURE_TAIL_LINES = 6
+_MAX_SIGNATURE_LINE_CHARS = 60
+
+
+def _is_short_tail(lines: list[str]) -> bool:
+    """A tail that can only be a name block: a few short lines (name, role, phone number)."""
+    content = [line.strip() for line in lines if line.strip()]
+    return len(content) <= _MAX_SIGNATURE_TAIL_LINES and all(len(line) <= _MAX_SIGNATURE_LINE_CHARS for line in content)
+
+
+def _signature_start(lines: list[str]) -> int:
+    """Index of the first signature line among the new-text lines; len(lines) when there is none."""
+    end = next(
+        (
+            index
+            for index, line in enumerate(lines)
+            if _SIGNATURE_DELIMITER.match(line) or _DISCLAIMER.match(line.strip())
+        ),
+        len(lines),
+    )
+    # A sign-off or device line only counts when nothing but a few short lines follows it, so only
+    # the last few lines before the delimiter or disclaimer can start the signature.
+    # A sign-off with nothing above it ("Thanks!\nAlex") is the whole message, not a signature.
+    content_indexes = [index for index in range(end) if lines[index].strip()]
+    for position, index in enumerate(content_indexes):
+        if position < len(content_indexes) - _MAX_SIGNATURE_TAIL_LINES - 1:
+            continue
+        line = lines[index].strip()
+        is_candidate = _DEVICE_LINE.match(line) or (position > 0 and _SIGN_OFF.match(line))
+        if is_candidate and _is_short_tail(lines[index + 1 : end]):
+            return index
+    return end
+
+
+def split_reply(text: str) -> tuple[str, str, str]:
+    """Split a plain-text body into (new text, quoted earlier messages, signature)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    history_start = _history_start(lines)
+    own_lines = lines if history_start is None else lines[:history_start]
+    history_lines = [] if history_start is None else lines[history_start:]
+
+    quoted_flags = _quoted_line_flags(own_lines)
+    new_lines = [line for line, quoted in zip(own_lines, quoted_flags, strict=True) if not quoted]
+    quoted_lines = [line for line, quoted in zip(own_lines, quoted_flags, strict=True) if quoted]
+    quoted_lines += history_lines
+
+    signature_start = _signature_start(new_lines)
+    signature_lines = new_lines[signature_start:]
+    new_lines = new_lines[:signature_start]
+    return (
+        _collapse_blank_lines("\n".join(new_lines)).strip(),
+        "\n".join(quoted_lines).strip(),
+        _collapse_blank_lines("\n".join(signature_lines)).strip(),
+    )

@@ -1,0 +1,44 @@
+# Everything a fresh machine needs: `make demo` and `make test` create the virtual environment first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: demo test lint bench lock sam-validate clean
+
+$(STAMP): pyproject.toml requirements/dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/supportpilot demo $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	AWS_DEFAULT_REGION=eu-west-1 $(BIN)/cfn-lint template.yaml
+
+test: lint
+	$(BIN)/pytest -q $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --out docs/benchmarks.md $(ARGS)
+
+# `sam validate --lint`, in a virtual environment of its own: SAM CLI pins older boto3 and cfn-lint.
+sam-validate:
+	test -x .venv-sam/bin/sam || ($(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
+	AWS_DEFAULT_REGION=eu-west-1 .venv-sam/bin/sam validate --lint
+
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Pinned versions for development, tests and the local runtime; regenerate with 'make lock'."; \
+	  .venv-lock/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements/dev.lock
+	rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,377 @@
+"""DynamoDB adapter for the ticket store: one table, keys below.
+
+| item             | pk                     | sk                          | gsi1pk / gsi1sk            |
+|------------------|------------------------|-----------------------------|----------------------------|
+| ticket           | TICKET#<id>            | #TICKET                     | CUSTOMER#<cid> / TICKET#id |
+| message          | TICKET#<id>            | MSG#<message id>            |                            |
+| audit entry      | TICKET#<id>            | AUDIT#<ulid>                |                            |
+| thread reference | THREAD#<sha256(id)>    | #THREAD                     |                            |
+| timeline event   | CUSTOMER#<cid>         | EVENT#<iso time>#<event id> |                            |
+| delivery marker  | DELIVERY#<sha256(key)> | #DELIVERY                   |                            |
+| quarantined mail | QUARANTINE#<ses id>    | #QUARANTINE                 |                            |
+
+Open tickets also carry gsi2pk = QUEUE#<queue> and gsi2sk = <status>#<id> (index open-by-queue);
+the keys exist only while a ticket is open, so the index holds open tickets only.
+Every item carries `expires_at` (epoch seconds) for the table's TTL.
+"""
+
+import hashlib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from supportpilot.ids import new_ulid
+from supportpilot.models import (
+    OPEN_STATUSES,
+    AuditEntry,
+    Message,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+    TriageResult,
+    utc_now,
+)
+from supportpilot.ports import (
+    DeliveryRecord,
+    DuplicateDelivery,
+    QuarantinedMail,
+    StoreUnavailable,
+    TicketNotFound,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+_TRANSIENT = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflict",
+}
+
+
+class _ConditionFailed(Exception):
+    def __init__(self, failed_first: bool):
+        super().__init__("a condition of the transaction failed")
+        self.failed_first = failed_first
+
+
+def _hashed(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def serialise(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in _to_dynamo(item).items()}
+
+
+def deserialise(item: dict[str, Any]) -> dict[str, Any]:
+    return _from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def ticket_key(ticket_id: str) -> dict[str, Any]:
+    return serialise({"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"})
+
+
+class DynamoTicketStore:
+    def __init__(self, client: Any, table_name: str, retention_days: int):
+        self._client = client
+        self._table = table_name
+        self._retention = timedelta(days=retention_days)
+
+    # ---------- mapping ----------
+    def _expires_at(self, start: datetime) -> int:
+        return int((start + self._retention).timestamp())
+
+    def _ticket_item(self, ticket: Ticket) -> dict[str, Any]:
+        item = {
+            "pk": f"TICKET#{ticket.id}",
+            "sk": "#TICKET",
+            "kind": "ticket",
+            "gsi1pk": f"CUSTOMER#{ticket.customer.id}",
+            "gsi1sk": f"TICKET#{ticket.id}",
+            "expires_at": self._expires_at(ticket.created_at),
+            **ticket.model_dump(mode="json"),
+        }
+        if ticket.status in OPEN_STATUSES:
+            item["gsi2pk"] = f"QUEUE#{ticket.queue}"
+            item["gsi2sk"] = f"{ticket.status}#{ticket.id}"
+        return item
+
+    def _message_item(self, message: Message) -> dict[str, Any]:
+        return {
+            "pk": f"TICKET#{message.ticket_id}",
+            "sk": f"MSG#{message.id}",
+            "kind": "message",
+            "expires_at": self._expires_at(message.received_at),
+            **message.model_dump(mode="json"),
+        }
+
+    def _audit_item(self, ticket_id: str, entry: AuditEntry) -> dict[str, Any]:
+        return {
+            "pk": f"TICKET#{ticket_id}",
+            "sk": f"AUDIT#{new_ulid()}",
+            "kind": "audit",
+            "expires_at": self._expires_at(entry.at),
+            **entry.model_dump(mode="json"),
+        }
+
+    def _event_item(self, event: TimelineEvent) -> dict[str, Any]:
+        return {
+            "pk": f"CUSTOMER#{event.customer_id}",
+            "sk": f"EVENT#{event.occurred_at.isoformat()}#{event.id}",
+            "kind": "timeline_event",
+            "expires_at": self._expires_at(event.occurred_at),
+            **event.model_dump(mode="json"),
+        }
+
+    # ---------- writes ----------
+    def record_delivery(self, record: DeliveryRecord) -> None:
+        now = utc_now()
+        marker = {
+            "pk": f"DELIVERY#{_hashed(record.dedupe_key)}",
+            "sk": "#DELIVERY",
+            "kind": "delivery",
+            "received_at": now.isoformat(),
+            "ticket_id": record.ticket.id if record.ticket else None,
+            "message_id": record.message.id if record.message else None,
+            "expires_at": self._expires_at(now),
+        }
+        writes: list[dict[str, Any]] = [{"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}}]
+        ticket = record.ticket
+        if ticket is not None and record.is_new_ticket:
+            writes.append(
+                {"Put": {"Item": self._ticket_item(ticket), "ConditionExpression": "attribute_not_exists(pk)"}}
+            )
+        elif ticket is not None:
+            writes.append({"Update": self._ticket_status_update(ticket)})
+        if record.message is not None:
+            writes.append({"Put": {"Item": self._message_item(record.message)}})
+        for thread_id in record.thread_ids:
+            writes.append(
+                {
+                    "Put": {
+                        "Item": {
+                            "pk": f"THREAD#{_hashed(thread_id)}",
+                            "sk": "#THREAD",
+                            "kind": "thread",
+                            "ticket_id": ticket.id if ticket else None,
+                            "expires_at": self._expires_at(now),
+                        }
+                    }
+                }
+            )
+        writes.extend({"Put": {"Item": self._event_item(event)}} for event in record.timeline_events)
+        if ticket is not None:
+            writes.extend({"Put": {"Item": self._audit_item(ticket.id, entry)}} for entry in record.audit)
+        try:
+            self._transact(writes)
+        except _ConditionFailed as exc:
+            marker = self._get({"pk": f"DELIVERY#{_hashed(record.dedupe_key)}", "sk": "#DELIVERY"})
+            if exc.failed_first and marker is not None:
+                raise DuplicateDelivery(marker.get("ticket_id"), marker.get("message_id")) from exc
+            raise StoreUnavailable("the ticket changed while the delivery was recorded") from exc
+
+    def _ticket_status_update(self, ticket: Ticket) -> dict[str, Any]:
+        open_now = ticket.status in OPEN_STATUSES
+        expression = "SET #status = :status, updated_at = :updated"
+        values: dict[str, Any] = {":status": ticket.status.value, ":updated": ticket.updated_at.isoformat()}
+        if open_now:
+            expression += ", gsi2pk = :gsi2pk, gsi2sk = :gsi2sk"
+            values |= {":gsi2pk": f"QUEUE#{ticket.queue}", ":gsi2sk": f"{ticket.status}#{ticket.id}"}
+        else:
+            expression += " REMOVE gsi2pk, gsi2sk"
+        return {
+            "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+
+    def _transact(self, writes: list[dict[str, Any]]) -> None:
+        request = []
+        for write in writes:
+            ((action, spec),) = write.items()
+            spec = dict(spec, TableName=self._table)
+            if "Item" in spec:
+                spec["Item"] = serialise(spec["Item"])
+            if "Key" in spec:
+                spec["Key"] = serialise(spec["Key"])
+            if "ExpressionAttributeValues" in spec:
+                spec["ExpressionAttributeValues"] = serialise(spec["ExpressionAttributeValues"])
+            request.append({action: spec})
+        try:
+            self._client.transact_write_items(TransactItems=request)
+        except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise _ConditionFailed(failed_first=reasons[0] == "ConditionalCheckFailed") from exc
+            raise self._translate(exc) from exc
+
+    def record_quarantine(self, quarantined: QuarantinedMail) -> None:
+        now = utc_now()
+        item = {
+            "pk": f"QUARANTINE#{quarantined.ses_message_id}",
+            "sk": "#QUARANTINE",
+            "kind": "quarantine",
+            "quarantined_at": now.isoformat(),
+            "expires_at": self._expires_at(now),
+            **quarantined.model_dump(mode="json"),
+        }
+        self._call("put_item", TableName=self._table, Item=serialise(item))
+
+    def record_triage(self, ticket_id: str, message_id: str, result: TriageResult, audit: AuditEntry) -> Ticket:
+        ticket = self.get_ticket(ticket_id)
+        status = TicketStatus.TRIAGED if ticket.status == TicketStatus.NEW else ticket.status
+        updated = ticket.model_copy(
+            update={
+                "triage": result,
+                "triaged_message_id": message_id,
+                "language": result.language,
+                "status": status,
+                "updated_at": utc_now(),
+            }
+        )
+        writes = [
+            {
+                "Put": {
+                    "Item": self._ticket_item(updated),
+                    "ConditionExpression": "#status = :previous",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":previous": ticket.status.value},
+                }
+            },
+            {"Put": {"Item": self._audit_item(ticket_id, audit)}},
+        ]
+        try:
+            self._transact(writes)
+        except _ConditionFailed as exc:
+            raise StoreUnavailable("the ticket changed while it was being triaged") from exc
+        return updated
+
+    # ---------- reads ----------
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        response = self._call("get_item", TableName=self._table, Key=serialise(key), ConsistentRead=True)
+        return deserialise(response["Item"]) if "Item" in response else None
+
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        item = self._get({"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"})
+        if item is None:
+            raise TicketNotFound(ticket_id)
+        return Ticket.model_validate(item)
+
+    def get_message(self, ticket_id: str, message_id: str) -> Message:
+        item = self._get({"pk": f"TICKET#{ticket_id}", "sk": f"MSG#{message_id}"})
+        if item is None:
+            raise TicketNotFound(f"{ticket_id}/{message_id}")
+        return Message.model_validate(item)
+
+    def find_ticket_by_thread(self, thread_ids: list[str]) -> Ticket | None:
+        for thread_id in thread_ids:
+            item = self._get({"pk": f"THREAD#{_hashed(thread_id)}", "sk": "#THREAD"})
+            if item and item.get("ticket_id"):
+                try:
+                    return self.get_ticket(item["ticket_id"])
+                except TicketNotFound:
+                    continue
+        return None
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(TableName=self._table, **kwargs):
+            items.extend(deserialise(i) for i in page["Items"])
+        return items
+
+    def messages(self, ticket_id: str) -> list[Message]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialise({":pk": f"TICKET#{ticket_id}", ":prefix": "MSG#"}),
+        )
+        return [Message.model_validate(i) for i in items]
+
+    def audit_trail(self, ticket_id: str) -> list[AuditEntry]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialise({":pk": f"TICKET#{ticket_id}", ":prefix": "AUDIT#"}),
+        )
+        return [AuditEntry.model_validate(i) for i in items]
+
+    def timeline(self, customer_id: str) -> list[TimelineEvent]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialise({":pk": f"CUSTOMER#{customer_id}", ":prefix": "EVENT#"}),
+        )
+        return [TimelineEvent.model_validate(i) for i in items]
+
+    def tickets_of_customer(self, customer_id: str) -> list[Ticket]:
+        items = self._query(
+            IndexName="customer-tickets",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues=serialise({":pk": f"CUSTOMER#{customer_id}"}),
+        )
+        return [Ticket.model_validate(i) for i in items]
+
+    def open_tickets(self, queue: str) -> list[Ticket]:
+        items = self._query(
+            IndexName="open-by-queue",
+            KeyConditionExpression="gsi2pk = :pk",
+            ExpressionAttributeValues=serialise({":pk": f"QUEUE#{queue}"}),
+        )
+        return [Ticket.model_validate(i) for i in items]
+
+    def all_tickets(self) -> list[Ticket]:
+        """Every ticket, by a table scan: for the local board and small reports only."""
+        tickets: list[Ticket] = []
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            FilterExpression="sk = :sk",
+            ExpressionAttributeValues=serialise({":sk": "#TICKET"}),
+        )
+        for page in pages:
+            tickets.extend(Ticket.model_validate(deserialise(i)) for i in page["Items"])
+        return sorted(tickets, key=lambda t: t.id)
+
+    def quarantined(self, ses_message_id: str) -> QuarantinedMail | None:
+        item = self._get({"pk": f"QUARANTINE#{ses_message_id}", "sk": "#QUARANTINE"})
+        return QuarantinedMail.model_validate(item) if item else None
+
+    # ---------- errors ----------
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self._client, operation)(**kwargs)
+        except ClientError as exc:
+            raise self._translate(exc) from exc
+
+    @staticmethod
+    def _translate(exc: ClientError) -> Exception:
+        code = exc.response.get("Error", {}).get("Code", "")
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if code in _TRANSIENT or any(r in _TRANSIENT for r in reasons):
+            return StoreUnavailable(f"DynamoDB is unavailable ({code})")
+        return RuntimeError(f"DynamoDB rejected the request ({code}: {reasons or ''})")

@@ -1,0 +1,38 @@
+"""Messages that travel on the queues between stages."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from supportpilot.webhooks import WebhookEnvelope
+
+
+class MailArrived(BaseModel):
+    """SES stored a raw mail in S3 and handed us its receipt."""
+
+    ses_message_id: str
+    bucket: str
+    key: str
+    recipients: list[str] = Field(default_factory=list)
+    spam_verdict: str = "PASS"
+    virus_verdict: str = "PASS"
+    received_at: datetime
+
+
+class MailWork(BaseModel):
+    kind: Literal["mail"] = "mail"
+    mail: MailArrived
+
+
+class WebhookWork(BaseModel):
+    kind: Literal["webhook"] = "webhook"
+    webhook: WebhookEnvelope
+
+
+IngestWork = Annotated[MailWork | WebhookWork, Field(discriminator="kind")]
+
+
+class ClassifyRequest(BaseModel):
+    ticket_id: str
+    message_id: str

@@ -1,0 +1,149 @@
+"""Domain entities of the desk: tickets, their messages and audit trail, customer timelines.
+
+These are the shapes the domain logic works with. Stored items (DynamoDB) and queue messages have
+their own models in `supportpilot.adapters` and `supportpilot.envelopes`; mapping is explicit.
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    FORM = "form"
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    STRIPE = "stripe"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    TRIAGED = "triaged"
+    ROUTED = "routed"
+    WAITING_ON_HUMAN = "waiting_on_human"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset({TicketStatus.NEW, TicketStatus.TRIAGED, TicketStatus.ROUTED, TicketStatus.WAITING_ON_HUMAN})
+
+# The lifecycle runs new -> triaged -> routed -> waiting_on_human -> resolved -> closed. A person
+# can take a ticket over at any open step, close it early, and reopen a resolved or closed one.
+ALLOWED_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset({TicketStatus.TRIAGED, TicketStatus.WAITING_ON_HUMAN, TicketStatus.CLOSED}),
+    TicketStatus.TRIAGED: frozenset(
+        {TicketStatus.ROUTED, TicketStatus.WAITING_ON_HUMAN, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.ROUTED: frozenset({TicketStatus.WAITING_ON_HUMAN, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.WAITING_ON_HUMAN: frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.WAITING_ON_HUMAN}),
+    TicketStatus.CLOSED: frozenset({TicketStatus.WAITING_ON_HUMAN}),
+}
+
+
+def can_transition(current: TicketStatus, target: TicketStatus) -> bool:
+    return target in ALLOWED_TRANSITIONS[current]
+
+
+class Actor(BaseModel):
+    """Who did something: a model (name and version), a component of the desk, or an operator."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["model", "system", "operator", "customer"]
+    id: str
+    version: str | None = None
+
+
+class AuditEntry(BaseModel):
+    at: datetime = Field(default_factory=utc_now)
+    actor: Actor
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerIdentity(BaseModel):
+    """How the customer reached us. `id` is a pseudonymous key derived from kind and value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: Literal["email", "handle"]
+    value: str
+    display_name: str | None = None
+
+
+class Attachment(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+    s3_key: str | None = None
+    warning: str | None = None
+
+
+class Message(BaseModel):
+    id: str
+    ticket_id: str
+    direction: Literal["inbound", "outbound", "internal"] = "inbound"
+    channel: Channel
+    received_at: datetime
+    subject: str = ""
+    body: str = ""
+    quoted: str = ""
+    signature: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    external_ids: list[str] = Field(default_factory=list)
+    raw_s3_key: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class TriageResult(BaseModel):
+    category: str
+    confidence: float = Field(ge=0, le=1)
+    language: str
+    emotional_load: float = Field(ge=0, le=1)
+    high_emotional_load: bool
+    cues: list[str] = Field(default_factory=list)
+    needs_human: bool
+    reasons: list[str] = Field(default_factory=list)
+    model_name: str
+    model_version: str
+    explanation: str = ""
+
+
+class Ticket(BaseModel):
+    id: str
+    channel: Channel
+    customer: CustomerIdentity
+    subject: str = ""
+    status: TicketStatus = TicketStatus.NEW
+    language: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    queue: str = "unassigned"
+    priority: str | None = None
+    triage: TriageResult | None = None
+    triaged_message_id: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class TimelineEvent(BaseModel):
+    """Something that happened to a customer outside a conversation: an order, a refund, a dispute."""
+
+    customer_id: str
+    id: str
+    kind: str
+    source: Channel
+    occurred_at: datetime
+    reference: str | None = None
+    amount: str | None = None
+    currency: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    ticket_id: str | None = None

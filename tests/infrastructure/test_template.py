@@ -1,0 +1,120 @@
+"""The template's promises to a shop: least privilege, a failure destination for every async path,
+retention, encryption. Checked on template.yaml itself, like custom cfn-lint rules."""
+
+import json
+import re
+
+import pytest
+
+from supportpilot.local.template import load_template, logical_id_of
+from tests.conftest import PROJECT_ROOT
+
+TEMPLATE = load_template(PROJECT_ROOT / "template.yaml")
+RESOURCES = TEMPLATE.resources
+FUNCTIONS = {name: RESOURCES[name]["Properties"] for name in TEMPLATE.functions}
+GLOBALS = TEMPLATE.document["Globals"]["Function"]
+
+
+def of_type(resource_type: str) -> dict[str, dict]:
+    return {name: res.get("Properties", {}) for name, res in RESOURCES.items() if res["Type"] == resource_type}
+
+
+def test_functions_run_python313_on_arm64_with_tracing():
+    assert GLOBALS["Runtime"] == "python3.13"
+    assert GLOBALS["Architectures"] == ["arm64"]
+    assert GLOBALS["Tracing"] == "Active"
+    assert "POWERTOOLS_SERVICE_NAME" in GLOBALS["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_has_its_own_role_and_log_group_with_retention(name):
+    props = FUNCTIONS[name]
+    assert "Role" not in props, "functions get their own role from their Policies"
+    assert props.get("Policies"), f"{name} declares no policies"
+    log_group = logical_id_of(props["LoggingConfig"]["LogGroup"])
+    assert RESOURCES[log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert RESOURCES[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_policies_are_scoped_to_resources_of_this_stack(name):
+    for policy in FUNCTIONS[name]["Policies"]:
+        text = json.dumps(policy)
+        assert '"Resource": "*"' not in text
+        if isinstance(policy, dict) and "Statement" not in policy:
+            ((_template, parameters),) = policy.items()
+            assert all(isinstance(v, dict) for v in parameters.values()), f"{name}: {policy} is not !Ref-scoped"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in FUNCTIONS if TEMPLATE.functions[n].sqs_sources))
+def test_sqs_consumers_report_partial_failures_and_queues_outlast_retries(name):
+    function_timeout = FUNCTIONS[name].get("Timeout", GLOBALS["Timeout"])
+    for source in TEMPLATE.functions[name].sqs_sources:
+        assert source.reports_batch_item_failures, f"{name} must return batchItemFailures"
+        queue = RESOURCES[source.queue]["Properties"]
+        assert queue["VisibilityTimeout"] >= 6 * function_timeout
+        assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+
+
+def test_every_queue_is_encrypted_and_every_failure_queue_has_an_alarm():
+    queues = of_type("AWS::SQS::Queue")
+    failure_queues = {
+        logical_id_of(q["RedrivePolicy"]["deadLetterTargetArn"]) for q in queues.values() if "RedrivePolicy" in q
+    }
+    failure_queues |= {f.on_failure_destination for f in TEMPLATE.functions.values() if f.on_failure_destination}
+    alarmed = {
+        logical_id_of(alarm["Dimensions"][0]["Value"])
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Namespace"] == "AWS/SQS"
+    }
+    assert all(q.get("SqsManagedSseEnabled") for q in queues.values())
+    assert failure_queues <= alarmed
+    every_queue = set(queues)
+    sources = {s.queue for f in TEMPLATE.functions.values() for s in f.sqs_sources}
+    assert every_queue == sources | failure_queues, "every queue is either a stage or a failure destination"
+
+
+def test_functions_invoked_asynchronously_have_a_failure_destination():
+    async_targets = {
+        logical_id_of(action["LambdaAction"]["FunctionArn"])
+        for rule in of_type("AWS::SES::ReceiptRule").values()
+        for action in rule["Rule"]["Actions"]
+        if "LambdaAction" in action
+    }
+    assert async_targets
+    for name in async_targets:
+        assert TEMPLATE.functions[name].on_failure_destination, f"{name} loses failed SES events"
+
+
+def test_ses_stores_raw_mail_before_calling_the_function_and_scans_for_spam():
+    (rule,) = of_type("AWS::SES::ReceiptRule").values()
+    actions = [next(iter(a)) for a in rule["Rule"]["Actions"]]
+    assert actions == ["S3Action", "LambdaAction"]
+    assert rule["Rule"]["ScanEnabled"] is True
+    assert rule["Rule"]["Recipients"] == [{"Ref": "SupportDomain"}]
+
+
+def test_ticket_table_has_recovery_encryption_ttl_and_the_two_indexes():
+    (table,) = of_type("AWS::DynamoDB::Table").values()
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"customer-tickets", "open-by-queue"}
+    assert RESOURCES["DeskTable"]["DeletionPolicy"] == "Retain"
+
+
+def test_mail_bucket_is_private_encrypted_and_expires_raw_mail():
+    bucket = of_type("AWS::S3::Bucket")["MailBucket"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    rules = {r["Prefix"]: r for r in bucket["LifecycleConfiguration"]["Rules"] if "Prefix" in r}
+    assert rules["raw/"]["ExpirationInDays"] == {"Ref": "RawMailRetentionDays"}
+
+
+def test_webhook_route_and_secrets_come_from_secrets_manager_not_the_template():
+    routes = [(r.method, r.path) for f in TEMPLATE.functions.values() for r in f.api_routes]
+    assert ("post", "/webhooks/{source}") in routes
+    secret = of_type("AWS::SecretsManager::Secret")["WebhookSecrets"]
+    template_text = (PROJECT_ROOT / "template.yaml").read_text()
+    assert "GenerateSecretString" in secret and "SecretString" not in secret
+    assert not re.search(r"whsec_|shpss_|demo-\w+-secret", template_text)

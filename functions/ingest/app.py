@@ -1,0 +1,47 @@
+"""IngestQueue -> tickets, messages and timeline events in DynamoDB -> ClassifyQueue."""
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
+
+from supportpilot.adapters.dynamodb import DynamoTicketStore
+from supportpilot.adapters.s3 import S3BlobStore
+from supportpilot.adapters.sqs import SqsWorkQueue
+from supportpilot.envelopes import IngestWork
+from supportpilot.ingest import Ingestor
+from supportpilot.settings import FunctionSettings
+
+
+class Settings(FunctionSettings):
+    table_name: str
+    ticket_retention_days: int = 730
+    classify_queue_url: str
+    support_address: str
+
+
+settings = Settings.from_environment()
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+ingest_work = TypeAdapter(IngestWork)
+ingestor = Ingestor(
+    DynamoTicketStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
+    S3BlobStore(boto3.client("s3")),
+    SqsWorkQueue(boto3.client("sqs"), settings.classify_queue_url),
+    settings.support_address,
+)
+
+
+def ingest_record(record: SQSRecord) -> None:
+    outcome = ingestor.ingest(ingest_work.validate_json(record.body))
+    logger.info(
+        "delivery ingested",
+        extra={"result": outcome.result, "ticket_id": outcome.ticket_id, "reason": outcome.reason},
+    )
+
+
+@logger.inject_lambda_context
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=ingest_record, processor=processor, context=context)

@@ -1,0 +1,233 @@
+"""`supportpilot demo`: the whole pipeline on an embedded local AWS, fed with the samples in events/.
+
+Samples follow one convention, the same files `sam local invoke -e` takes:
+- events/receive_mail/<name>.json is an SES Lambda-action event; its raw mail is
+  events/mail/<mail.messageId>.eml.
+- events/receive_webhook/<name>.json is an API Gateway proxy event; the replay re-signs its body
+  with the development secrets (signatures carry timestamps that go stale) and POSTs it to the
+  local API over HTTP.
+"""
+
+import json
+import logging
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import boto3
+
+from supportpilot.adapters.dynamodb import DynamoTicketStore
+from supportpilot.local.event_sources import LocalApi, LocalSes, SqsPoller
+from supportpilot.local.stack import DEMO_WEBHOOK_SECRETS, LocalStack, MotoServer, use_local_aws
+from supportpilot.models import Ticket
+from supportpilot.webhooks import sign_form, sign_shopify, sign_stripe, sign_woocommerce
+
+SIGNATURE_HEADERS = {"x-shopify-hmac-sha256", "x-wc-webhook-signature", "stripe-signature", "x-supportpilot-signature"}
+
+
+def sign_sample(source: str, raw: bytes, now: int) -> dict[str, str]:
+    secret = DEMO_WEBHOOK_SECRETS[source]
+    signers = {
+        "shopify": lambda: sign_shopify(raw, secret),
+        "woocommerce": lambda: sign_woocommerce(raw, secret),
+        "stripe": lambda: sign_stripe(raw, secret, timestamp=now),
+        "form": lambda: sign_form(raw, secret, timestamp=now),
+    }
+    return signers[source]()
+
+
+@dataclass
+class ReplayReport:
+    mails_delivered: int = 0
+    mails_failed: int = 0
+    webhook_statuses: dict[str, int] = field(default_factory=dict)
+
+
+class LocalRuntime:
+    """The stack, its event sources, and helpers to feed it and wait for it to settle."""
+
+    def __init__(self, project_root: Path, quiet: bool = True):
+        self.root = project_root
+        self.stack = LocalStack(project_root / "template.yaml")
+        self._quiet = quiet
+        self._stop = threading.Event()
+        self.pollers: list[SqsPoller] = []
+        self.api: LocalApi | None = None
+        self.ses: LocalSes | None = None
+
+    def start(self, api_port: int = 0) -> None:
+        overrides = {"POWERTOOLS_LOG_LEVEL": "WARNING"} if self._quiet else {}
+        self.stack.create(environment_overrides=overrides)
+        _send_function_logs_to_stderr()
+        for name, spec in self.stack.template.functions.items():
+            for source in spec.sqs_sources:
+                poller = SqsPoller(self.stack, self.stack.functions[name], source, self._stop)
+                poller.start()
+                self.pollers.append(poller)
+        self.api = LocalApi(self.stack, api_port)
+        self.api.start()
+        self.ses = LocalSes(self.stack)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.api:
+            self.api.stop()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+
+    def wait_until_settled(self, timeout: float = 60.0) -> None:
+        """Until every source queue is empty and no handler is running (checked twice in a row)."""
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while time.monotonic() < deadline:
+            idle = not any(p.busy for p in self.pollers)
+            empty = all(self.stack.queue_depth(q) == 0 for q in self.stack.source_queues())
+            calm = calm + 1 if idle and empty else 0
+            if calm >= 2:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"the pipeline did not settle within {timeout:.0f} s")
+
+    # ---------- feeding ----------
+    def replay_samples(self) -> ReplayReport:
+        report = ReplayReport()
+        events = self.root / "events"
+        for path in sorted((events / "receive_mail").glob("*.json")):
+            ses_event = json.loads(path.read_text())
+            message_id = ses_event["Records"][0]["ses"]["mail"]["messageId"]
+            raw = (events / "mail" / f"{message_id}.eml").read_bytes()
+            assert self.ses is not None
+            if self.ses.deliver(raw, ses_event):
+                report.mails_delivered += 1
+            else:
+                report.mails_failed += 1
+        for path in sorted((events / "receive_webhook").glob("*.json")):
+            report.webhook_statuses[path.stem] = self.post_sample(json.loads(path.read_text()))
+        return report
+
+    def post_sample(self, api_event: dict) -> int:
+        assert self.api is not None
+        raw = (api_event.get("body") or "").encode()
+        source = api_event["pathParameters"]["source"]
+        headers = {k: v for k, v in (api_event.get("headers") or {}).items() if k.lower() not in SIGNATURE_HEADERS}
+        headers.update(sign_sample(source, raw, int(time.time())))
+        return self.post(api_event["path"], raw, headers)
+
+    def post(self, path: str, raw: bytes, headers: dict[str, str]) -> int:
+        assert self.api is not None
+        request = urllib.request.Request(f"{self.api.url}{path}", data=raw, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the local API on loopback)
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    # ---------- reading ----------
+    def ticket_store(self) -> DynamoTicketStore:
+        return DynamoTicketStore(
+            boto3.client("dynamodb"),
+            self.stack.physical_id("DeskTable"),
+            int(self.stack.environment.get("TICKET_RETENTION_DAYS", "730")),
+        )
+
+    def dead_letters(self) -> dict[str, int]:
+        return {queue: self.stack.queue_depth(queue) for queue in self.stack.dead_letter_queues()}
+
+
+def _send_function_logs_to_stderr() -> None:
+    """Powertools logs to stdout, which the demo keeps for the board and --json lines."""
+    for handler in logging.getLogger("supportpilot").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    return {
+        "id": ticket.id,
+        "channel": ticket.channel.value,
+        "status": ticket.status.value,
+        "category": ticket.triage.category if ticket.triage else None,
+        "language": ticket.language,
+        "queue": ticket.queue,
+    }
+
+
+def print_board(tickets: list[Ticket], dead_letters: dict[str, int], out: TextIO) -> None:
+    columns = ("id", "channel", "status", "category", "language", "queue", "needs human", "subject")
+    rows = [
+        (
+            t.id,
+            t.channel.value,
+            t.status.value,
+            t.triage.category if t.triage else "-",
+            t.language or "-",
+            t.queue,
+            ("yes" if t.triage.needs_human else "no") if t.triage else "-",
+            (t.subject[:48] + "...") if len(t.subject) > 51 else t.subject,
+        )
+        for t in tickets
+    ]
+    widths = [max(len(str(v)) for v in column) for column in zip(columns, *rows, strict=False)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(line.format(*columns), file=out)
+    print(line.format(*("-" * w for w in widths)), file=out)
+    for row in rows:
+        print(line.format(*row), file=out)
+    print(f"\n{len(tickets)} tickets", file=out)
+    failed = {queue: depth for queue, depth in dead_letters.items() if depth}
+    print("dead-letter queues: " + (", ".join(f"{q}={d}" for q, d in failed.items()) if failed else "empty"), file=out)
+
+
+@contextmanager
+def local_aws() -> Iterator[str]:
+    server = MotoServer()
+    url = server.start()
+    use_local_aws(url)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def run_demo(project_root: Path, once: bool, as_json: bool, api_port: int, verbose: bool, out: TextIO) -> int:
+    status = sys.stderr
+    with local_aws() as moto_url:
+        runtime = LocalRuntime(project_root, quiet=not verbose)
+        started = time.monotonic()
+        runtime.start(api_port)
+        print(f"local AWS (moto) at {moto_url}; stack created in {time.monotonic() - started:.1f} s", file=status)
+        try:
+            report = runtime.replay_samples()
+            runtime.wait_until_settled()
+            tickets = runtime.ticket_store().all_tickets()
+            dead_letters = runtime.dead_letters()
+            print(
+                f"replayed {report.mails_delivered} mails and {len(report.webhook_statuses)} webhooks "
+                f"({', '.join(f'{k}: {v}' for k, v in report.webhook_statuses.items())})",
+                file=status,
+            )
+            if as_json:
+                for ticket in tickets:
+                    print(json.dumps(ticket_summary(ticket)), file=out)
+            else:
+                print_board(tickets, dead_letters, out)
+            if once:
+                return 1 if any(dead_letters.values()) or report.mails_failed else 0
+            assert runtime.api is not None
+            print(
+                f"\nserving the API at {runtime.api.url} (POST /webhooks/{{source}}); Ctrl-C to stop",
+                file=status,
+            )
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            runtime.stop()

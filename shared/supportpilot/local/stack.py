@@ -1,0 +1,224 @@
+"""The local stack: template.yaml's resources created in moto, and its functions loaded in-process.
+
+moto runs either as a server on loopback (the demo, the benchmark) or in-process (tests, inside
+`moto.mock_aws`). Handlers are the real `functions/*/app.py` modules, imported with the
+environment that CloudFormation resolved for each function, so `!Ref`s behave as in AWS.
+"""
+
+import importlib.util
+import io
+import itertools
+import json
+import logging
+import os
+import sys
+import threading
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from supportpilot.local.template import (
+    PLACEHOLDER_CODE_BUCKET,
+    FunctionSpec,
+    Template,
+    cloudformation_for_moto,
+    load_template,
+    logical_id_of,
+    placeholder_code_keys,
+)
+
+REGION = "eu-west-1"
+ACCOUNT_ID = "123456789012"
+STACK_NAME = "supportpilot-local"
+DEMO_PARAMETERS = {"SupportDomain": "shop.example.nl", "SupportAddress": "support@shop.example.nl"}
+# Development-only secrets: the samples in events/ are signed with these when replayed.
+DEMO_WEBHOOK_SECRETS = {
+    "form": "demo-form-secret",
+    "shopify": "demo-shopify-secret",
+    "woocommerce": "demo-woocommerce-secret",
+    "stripe": "whsec_demo_stripe_secret",
+}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+_module_counter = itertools.count()
+
+
+def use_local_aws(endpoint_url: str | None) -> None:
+    """Point every boto3 client of this process at moto (server URL, or in-process when None)."""
+    os.environ.update(FAKE_CREDENTIALS)
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    else:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+class MotoServer:
+    """moto in server mode on loopback, on a free port."""
+
+    def __init__(self, port: int = 0):
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.url = ""
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+class FakeLambdaContext:
+    def __init__(self, function_name: str, memory_mb: int, timeout_s: int):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._timeout_ms = timeout_s * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+@dataclass
+class LocalFunction:
+    """A handler of template.yaml, imported in this process. One invocation at a time, as in a
+    Lambda execution environment."""
+
+    spec: FunctionSpec
+    physical_name: str
+    handler: Callable[[dict, Any], Any]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def invoke(self, event: dict) -> Any:
+        with self.lock:
+            context = FakeLambdaContext(self.physical_name, self.spec.memory_mb, self.spec.timeout)
+            return self.handler(event, context)
+
+
+def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
+    module_name, function_name = spec.handler.rsplit(".", 1)
+    path = spec.code_dir / f"{module_name}.py"
+    unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
+    module_spec = importlib.util.spec_from_file_location(unique, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(module_spec)
+    sys.modules[unique] = module
+    module_spec.loader.exec_module(module)
+    return getattr(module, function_name)
+
+
+class LocalStack:
+    def __init__(self, template_path: Path, parameters: dict[str, str] | None = None):
+        self.template: Template = load_template(template_path)
+        self.parameters = {**DEMO_PARAMETERS, **(parameters or {})}
+        self.physical_ids: dict[str, str] = {}
+        self.functions: dict[str, LocalFunction] = {}
+        self.environment: dict[str, str] = {}
+
+    # ---------- creation ----------
+    def create(self, environment_overrides: dict[str, str] | None = None) -> None:
+        """Create the resources, then import every function with its resolved environment."""
+        substitutions = self._create_secrets()
+        cloudformation = cloudformation_for_moto(self.template, self.parameters, substitutions)
+        self._upload_placeholder_code(cloudformation)
+        cfn = boto3.client("cloudformation")
+        cfn.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=json.dumps(cloudformation),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        paginator = cfn.get_paginator("list_stack_resources")
+        for page in paginator.paginate(StackName=STACK_NAME):
+            for summary in page["StackResourceSummaries"]:
+                self.physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+        self.physical_ids.update(substitutions)
+        missing = set(cloudformation["Resources"]) - set(self.physical_ids)
+        if missing:
+            raise RuntimeError(f"moto did not create {sorted(missing)}")
+        self.environment = self._merged_function_environment() | (environment_overrides or {})
+        os.environ.update(self.environment)
+        for name, spec in self.template.functions.items():
+            self.functions[name] = LocalFunction(spec, self.physical_ids[name], import_handler(spec))
+
+    def _create_secrets(self) -> dict[str, str]:
+        """moto's CloudFormation cannot create secrets: create them here with the demo values."""
+        secrets = boto3.client("secretsmanager")
+        created = {}
+        for logical_id in self.template.logical_ids_of_type("AWS::SecretsManager::Secret"):
+            response = secrets.create_secret(
+                Name=f"{STACK_NAME}-{logical_id}", SecretString=json.dumps(DEMO_WEBHOOK_SECRETS)
+            )
+            created[logical_id] = response["ARN"]
+        return created
+
+    @staticmethod
+    def _upload_placeholder_code(cloudformation: dict[str, Any]) -> None:
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=PLACEHOLDER_CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("README.txt", "placeholder: the local runtime runs the handlers in-process\n")
+        for key in placeholder_code_keys(cloudformation):
+            s3.put_object(Bucket=PLACEHOLDER_CODE_BUCKET, Key=key, Body=archive.getvalue())
+
+    def _merged_function_environment(self) -> dict[str, str]:
+        """All functions share one process here, so one variable name must mean one thing."""
+        lambda_client = boto3.client("lambda")
+        merged: dict[str, str] = {}
+        for name in self.template.functions:
+            config = lambda_client.get_function_configuration(FunctionName=self.physical_ids[name])
+            for key, value in config.get("Environment", {}).get("Variables", {}).items():
+                value = str(value)
+                if merged.get(key, value) != value:
+                    raise RuntimeError(f"{key} differs between functions; the local runtime needs one value")
+                merged[key] = value
+        return merged
+
+    # ---------- lookups ----------
+    def physical_id(self, logical_id: str) -> str:
+        return self.physical_ids[logical_id]
+
+    def queue_arn(self, logical_id: str) -> str:
+        name = self.physical_id(logical_id).rsplit("/", 1)[-1]
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+    def queue_depth(self, logical_id: str) -> int:
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.physical_id(logical_id),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def dead_letter_queues(self) -> list[str]:
+        """Logical ids of queues that receive failures: redrive targets and on-failure destinations."""
+        targets = set()
+        for resource in self.template.resources.values():
+            redrive = resource.get("Properties", {}).get("RedrivePolicy", {})
+            if "deadLetterTargetArn" in redrive:
+                targets.add(logical_id_of(redrive["deadLetterTargetArn"]))
+        targets.update(f.on_failure_destination for f in self.template.functions.values() if f.on_failure_destination)
+        return sorted(targets)
+
+    def source_queues(self) -> list[str]:
+        return sorted({s.queue for f in self.template.functions.values() for s in f.sqs_sources})

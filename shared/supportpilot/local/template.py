@@ -1,0 +1,211 @@
+"""Reads template.yaml: the functions, their event sources, and the CloudFormation that moto creates.
+
+The template is the single source of truth for the local runtime: no resource, queue, route or
+environment variable is listed a second time here.
+"""
+
+import copy
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode_str
+
+# Types the local runtime serves itself (API Gateway, event source mappings, SES, async invoke
+# destinations), creates itself (secrets), or that moto neither creates nor evaluates (alarms,
+# bucket policies, permissions). Everything else goes to moto's CloudFormation.
+NOT_FOR_MOTO = frozenset(
+    {
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::SES::ReceiptRuleSet",
+        "AWS::SES::ReceiptRule",
+        "AWS::SecretsManager::Secret",
+        "AWS::CloudWatch::Alarm",
+        "AWS::S3::BucketPolicy",
+        "AWS::SNS::Subscription",
+    }
+)
+PLACEHOLDER_CODE_BUCKET = "supportpilot-local-code"
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    queue: str  # logical id
+    batch_size: int
+    reports_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str  # e.g. /webhooks/{source}
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method.upper() != self.method.upper():
+            return None
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str  # module.function
+    timeout: int
+    memory_mb: int
+    sqs_sources: tuple[SqsSource, ...] = ()
+    api_routes: tuple[ApiRoute, ...] = ()
+    on_failure_destination: str | None = None  # logical id of a queue
+    max_async_retries: int = 2
+
+
+@dataclass(frozen=True)
+class SesRule:
+    bucket: str  # logical id
+    prefix: str
+    function: str  # logical id
+
+
+@dataclass
+class Template:
+    path: Path
+    document: dict[str, Any]
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    ses_rules: list[SesRule] = field(default_factory=list)
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.document["Resources"]
+
+    def logical_ids_of_type(self, resource_type: str) -> list[str]:
+        return [name for name, res in self.resources.items() if res["Type"] == resource_type]
+
+
+def logical_id_of(value: Any) -> str:
+    """The logical id inside `!Ref X` or `!GetAtt X.Attr`."""
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return target[0] if isinstance(target, list) else target.split(".")[0]
+    raise ValueError(f"expected !Ref or !GetAtt, got {value!r}")
+
+
+def load_template(path: Path) -> Template:
+    document, problems = decode_str(path.read_text())
+    if problems or document is None:
+        raise ValueError(f"{path} cannot be read: {[str(p) for p in problems]}")
+    document = json.loads(json.dumps(document))  # plain dicts and strings, no cfn-lint node types
+    template = Template(path=path, document=document)
+    function_globals = document.get("Globals", {}).get("Function", {})
+    for name, resource in document["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            template.functions[name] = _function_spec(path.parent, name, resource["Properties"], function_globals)
+        if resource["Type"] == "AWS::SES::ReceiptRule":
+            template.ses_rules.extend(_ses_rules(resource["Properties"]["Rule"]))
+    return template
+
+
+def _function_spec(root: Path, name: str, props: dict[str, Any], defaults: dict[str, Any]) -> FunctionSpec:
+    sqs_sources, routes = [], []
+    for event in props.get("Events", {}).values():
+        event_props = event.get("Properties", {})
+        if event["Type"] == "SQS":
+            sqs_sources.append(
+                SqsSource(
+                    queue=logical_id_of(event_props["Queue"]),
+                    batch_size=int(event_props.get("BatchSize", 10)),
+                    reports_batch_item_failures="ReportBatchItemFailures"
+                    in event_props.get("FunctionResponseTypes", []),
+                )
+            )
+        elif event["Type"] == "Api":
+            routes.append(ApiRoute(method=event_props["Method"], path=event_props["Path"]))
+    invoke_config = props.get("EventInvokeConfig", {})
+    on_failure = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return FunctionSpec(
+        logical_id=name,
+        code_dir=root / props["CodeUri"],
+        handler=props["Handler"],
+        timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+        memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+        sqs_sources=tuple(sqs_sources),
+        api_routes=tuple(routes),
+        on_failure_destination=logical_id_of(on_failure) if on_failure else None,
+        max_async_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
+    )
+
+
+def _ses_rules(rule: dict[str, Any]) -> list[SesRule]:
+    s3_action = next((a["S3Action"] for a in rule.get("Actions", []) if "S3Action" in a), None)
+    lambda_actions = [a["LambdaAction"] for a in rule.get("Actions", []) if "LambdaAction" in a]
+    if s3_action is None:
+        return []
+    return [
+        SesRule(
+            bucket=logical_id_of(s3_action["BucketName"]),
+            prefix=s3_action.get("ObjectKeyPrefix", ""),
+            function=logical_id_of(action["FunctionArn"]),
+        )
+        for action in lambda_actions
+    ]
+
+
+class _OfflinePolicies:
+    """SAM's translator looks up managed policy ARNs; offline there are none to look up."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def cloudformation_for_moto(
+    template: Template, parameters: dict[str, str], substitutions: dict[str, str]
+) -> dict[str, Any]:
+    """Plain CloudFormation for moto: SAM transformed, code as placeholder S3 objects, types in
+    NOT_FOR_MOTO removed and `Ref`s to `substitutions` replaced by the physical ids given."""
+    from samtranslator.translator.transform import transform
+
+    document = copy.deepcopy(template.document)
+    for name, resource in document["Resources"].items():
+        props = resource.setdefault("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            props["CodeUri"] = f"s3://{PLACEHOLDER_CODE_BUCKET}/{name}.zip"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            props["ContentUri"] = f"s3://{PLACEHOLDER_CODE_BUCKET}/{name}.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    translated = transform(document, parameters, _OfflinePolicies())
+    translated.pop("Outputs", None)
+    translated["Resources"] = {
+        name: resource for name, resource in translated["Resources"].items() if resource["Type"] not in NOT_FOR_MOTO
+    }
+    return _substitute_refs(translated, substitutions)
+
+
+def _substitute_refs(node: Any, substitutions: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in substitutions:
+            return substitutions[node["Ref"]]
+        return {key: _substitute_refs(value, substitutions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute_refs(value, substitutions) for value in node]
+    return node
+
+
+def placeholder_code_keys(cloudformation: dict[str, Any]) -> list[str]:
+    keys = set()
+    for resource in cloudformation["Resources"].values():
+        props = resource.get("Properties", {})
+        for code in (props.get("Code"), props.get("Content")):
+            if isinstance(code, dict) and code.get("S3Bucket") == PLACEHOLDER_CODE_BUCKET:
+                keys.add(code["S3Key"])
+    return sorted(keys)

@@ -1,0 +1,95 @@
+"""The local stack in-process (moto's mock_aws), pumped by hand so tests are deterministic."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import boto3
+from moto import mock_aws
+
+from supportpilot.local.demo import LocalRuntime, sign_sample
+from supportpilot.local.event_sources import LocalSes, SqsPoller, proxy_event
+from supportpilot.models import Ticket
+from tests.conftest import EVENTS, PROJECT_ROOT
+
+
+class Pipeline:
+    def __init__(self, runtime: LocalRuntime):
+        self.runtime = runtime
+        self.stack = runtime.stack
+        self.store = runtime.ticket_store()
+        self.sqs = boto3.client("sqs")
+        never_started = threading.Event()
+        self.pollers = [
+            SqsPoller(self.stack, self.stack.functions[name], source, never_started)
+            for name, spec in self.stack.template.functions.items()
+            for source in spec.sqs_sources
+        ]
+        self.ses = LocalSes(self.stack)
+
+    @classmethod
+    @contextmanager
+    def in_process(cls) -> Iterator["Pipeline"]:
+        with mock_aws():
+            runtime = LocalRuntime(PROJECT_ROOT)
+            runtime.stack.create(environment_overrides={"POWERTOOLS_LOG_LEVEL": "INFO"})
+            yield cls(runtime)
+
+    # ---------- feeding ----------
+    def deliver_mail(self, eml_name: str, message_id: str | None = None, **verdicts: str) -> dict:
+        """Deliver events/mail/<eml_name>.eml through SES with the sample SES event as template."""
+        event = json.loads((EVENTS / "receive_mail" / "order_status_nl.json").read_text())
+        mail = event["Records"][0]["ses"]["mail"]
+        mail["messageId"] = message_id or eml_name
+        for name, status in verdicts.items():
+            event["Records"][0]["ses"]["receipt"][name] = {"status": status}
+        self.ses.deliver((EVENTS / "mail" / f"{eml_name}.eml").read_bytes(), event)
+        return event
+
+    def deliver_raw_mail(self, raw: bytes, message_id: str, recipients: list[str] | None = None) -> None:
+        event = json.loads((EVENTS / "receive_mail" / "order_status_nl.json").read_text())
+        event["Records"][0]["ses"]["mail"]["messageId"] = message_id
+        if recipients:
+            event["Records"][0]["ses"]["receipt"]["recipients"] = recipients
+        self.ses.deliver(raw, event)
+
+    def post_webhook(self, source: str, body: bytes, headers: dict[str, str], sign: bool = True) -> dict:
+        """Invoke the webhook function with an API Gateway event, as the API would."""
+        route = next(r for f in self.stack.template.functions.values() for r in f.api_routes)
+        all_headers = dict(headers)
+        if sign:
+            all_headers.update(sign_sample(source, body, int(time.time())))
+        event = proxy_event("POST", f"/webhooks/{source}", all_headers, body, route)
+        response = self.stack.functions["ReceiveWebhookFunction"].invoke(event)
+        return {"status": response["statusCode"], "body": json.loads(response["body"])}
+
+    def post_sample(self, name: str) -> dict:
+        event = json.loads((EVENTS / "receive_webhook" / f"{name}.json").read_text())
+        source = event["pathParameters"]["source"]
+        return self.post_webhook(source, event["body"].encode(), event["headers"])
+
+    def drain(self, max_rounds: int = 200) -> None:
+        """Run the SQS stages until every source queue is empty."""
+        for _ in range(max_rounds):
+            if sum(poller.poll_once() for poller in self.pollers) == 0:
+                return
+        raise AssertionError("queues did not drain")
+
+    # ---------- reading ----------
+    def tickets(self) -> list[Ticket]:
+        return self.store.all_tickets()
+
+    def ticket_with_subject(self, fragment: str) -> Ticket:
+        matches = [t for t in self.tickets() if fragment.lower() in t.subject.lower()]
+        assert len(matches) == 1, f"expected one ticket with {fragment!r}, found {len(matches)}"
+        return matches[0]
+
+    def queue_depth(self, logical_id: str) -> int:
+        return self.stack.queue_depth(logical_id)
+
+    def dead_letter_bodies(self, logical_id: str) -> list[str]:
+        url = self.stack.physical_id(logical_id)
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [m["Body"] for m in messages]

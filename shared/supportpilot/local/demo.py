@@ -63,9 +63,15 @@ class LocalRuntime:
         self.ses: LocalSes | None = None
 
     def start(self, api_port: int = 0) -> None:
+        self.create_stack()
+        self.start_event_sources(api_port)
+
+    def create_stack(self) -> None:
         overrides = {"POWERTOOLS_LOG_LEVEL": "WARNING"} if self._quiet else {}
         self.stack.create(environment_overrides=overrides)
         _send_function_logs_to_stderr()
+
+    def start_event_sources(self, api_port: int = 0) -> None:
         for name, spec in self.stack.template.functions.items():
             for source in spec.sqs_sources:
                 poller = SqsPoller(self.stack, self.stack.functions[name], source, self._stop)

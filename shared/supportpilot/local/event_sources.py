@@ -78,7 +78,7 @@ class SqsPoller(threading.Thread):
         return len(messages)
 
     def _deliver(self, messages: list[dict[str, Any]]) -> set[str]:
-        event = {"Records": [self._record(m) for m in messages]}
+        event = sqs_event(messages, self._queue_arn)
         all_ids = {m["MessageId"] for m in messages}
         try:
             result = self._function.invoke(event)
@@ -90,26 +90,32 @@ class SqsPoller(threading.Thread):
         failures = (result or {}).get("batchItemFailures", [])
         return {f["itemIdentifier"] for f in failures}
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict:
+    """The event Lambda's SQS event source mapping delivers for messages from ReceiveMessage."""
+    now_ms = str(int(time.time() * 1000))
+    records = []
+    for message in messages:
         attributes = message.get("Attributes", {})
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": {
-                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                "SentTimestamp": attributes.get("SentTimestamp", str(int(time.time() * 1000))),
-                "SenderId": attributes.get("SenderId", ACCOUNT_ID),
-                "ApproximateFirstReceiveTimestamp": attributes.get(
-                    "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
-                ),
-            },
-            "messageAttributes": message.get("MessageAttributes", {}),
-            "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self._queue_arn,
-            "awsRegion": REGION,
-        }
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": attributes.get("SentTimestamp", now_ms),
+                    "SenderId": attributes.get("SenderId", ACCOUNT_ID),
+                    "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", now_ms),
+                },
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+        )
+    return {"Records": records}
 
 
 def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, route: ApiRoute) -> dict:

@@ -63,24 +63,43 @@ def use_local_aws(endpoint_url: str | None) -> None:
         os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+class _SerialisedDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time. moto's TransactWriteItems deep-copies the
+    table for rollback and fails with "dictionary changed size during iteration" when another
+    thread writes meanwhile; AWS serialises conflicting writes itself."""
+
+    def __init__(self, app: Any):
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self._lock:
+                return list(self._app(environ, start_response))
+        return self._app(environ, start_response)
+
+
 class MotoServer:
     """moto in server mode on loopback, on a free port."""
 
     def __init__(self, port: int = 0):
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self.url = ""
+        app = _SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+        host, bound_port = self._server.server_address[:2]
+        self.url = f"http://{host}:{bound_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
     def start(self) -> str:
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
+        self._thread.start()
         return self.url
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        self._thread.join()
 
 
 class FakeLambdaContext:

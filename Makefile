@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/supportpilot demo $(ARGS)
+	@$(BIN)/supportpilot demo $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

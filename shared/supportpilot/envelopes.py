@@ -36,3 +36,21 @@ IngestWork = Annotated[MailWork | WebhookWork, Field(discriminator="kind")]
 class ClassifyRequest(BaseModel):
     ticket_id: str
     message_id: str
+
+
+class EnrichRequest(ClassifyRequest):
+    pass
+
+
+class RouteRequest(ClassifyRequest):
+    pass
+
+
+class NotifyRequest(BaseModel):
+    """Something to tell the customer or the team about a ticket."""
+
+    kind: Literal["acknowledgement", "auto_reply", "team_alert", "operator_reply"]
+    ticket_id: str
+    message_id: str | None = None
+    template: str | None = None
+    text: str | None = None

@@ -21,6 +21,8 @@ class Channel(StrEnum):
     SHOPIFY = "shopify"
     WOOCOMMERCE = "woocommerce"
     STRIPE = "stripe"
+    X = "x"
+    META = "meta"
 
 
 class TicketStatus(StrEnum):
@@ -131,6 +133,11 @@ class Ticket(BaseModel):
     priority: str | None = None
     triage: TriageResult | None = None
     triaged_message_id: str | None = None
+    profile: "CustomerProfile | None" = None
+    routing: "RoutingDecision | None" = None
+    escalation: "EscalationState | None" = None
+    acknowledged_at: datetime | None = None
+    customer_notified: bool | None = None
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -147,3 +154,91 @@ class TimelineEvent(BaseModel):
     currency: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     ticket_id: str | None = None
+
+
+class OrderLine(BaseModel):
+    title: str
+    sku: str | None = None
+    quantity: int = 1
+    price: str | None = None
+
+
+class OrderSummary(BaseModel):
+    """One order as the desk knows it, from the stored timeline or a live platform lookup."""
+
+    reference: str
+    source: Channel
+    placed_at: datetime | None = None
+    financial_status: str | None = None
+    delivery_status: str | None = None  # unfulfilled, in_transit, delivered, cancelled, returned...
+    delivered_at: datetime | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    total: str | None = None
+    currency: str | None = None
+    lines: list[OrderLine] = Field(default_factory=list)
+
+
+class PastContact(BaseModel):
+    ticket_id: str
+    opened_at: datetime
+    category: str | None = None
+    status: TicketStatus
+
+
+class CustomerProfile(BaseModel):
+    """What the desk knows about who is writing. Never holds gender, age or name."""
+
+    customer_id: str
+    contacts_last_7_days: int = 0
+    contacts_last_30_days: int = 0
+    past_contacts: list[PastContact] = Field(default_factory=list)
+    open_ticket_ids: list[str] = Field(default_factory=list)
+    orders: list[OrderSummary] = Field(default_factory=list)  # newest first
+    order_count: int = 0
+    lifetime_value: str = "0"
+    currency: str | None = None
+    vip: bool = False
+    vip_reasons: list[str] = Field(default_factory=list)
+    order_data_available: bool = True
+    order_data_source: str = "timeline"
+    notes: list[str] = Field(default_factory=list)
+
+
+AutomationLevel = Literal["auto_reply", "suggest", "human_now"]
+TeamQueue = Literal["billing", "returns", "technical_support", "privacy", "general"]
+Priority = Literal["P1", "P2", "P3"]
+
+
+class SuggestedAction(BaseModel):
+    """A prepared step a person approves or rejects with one click."""
+
+    kind: Literal["approve_return", "handoff_technical_support", "offer_coupon", "correct_double_charge"]
+    summary: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["proposed", "approved", "rejected"] = "proposed"
+
+
+class RoutingDecision(BaseModel):
+    queue: TeamQueue
+    priority: Priority
+    automation_level: AutomationLevel
+    reasons: list[str]
+    context_summary: str
+    empathy_hint: str | None = None
+    suggested_action: SuggestedAction | None = None
+    auto_reply_template: str | None = None
+    policy_version: str
+    decided_at: datetime = Field(default_factory=utc_now)
+
+
+class EscalationState(BaseModel):
+    state: Literal["waiting", "claimed", "breached", "closed"]
+    tier: int = 0
+    execution_arn: str | None = None
+    sla_due_at: datetime | None = None
+    claimed_by: str | None = None
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+Ticket.model_rebuild()

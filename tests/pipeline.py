@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from supportpilot.local.demo import LocalRuntime, sign_sample
 from supportpilot.local.event_sources import LocalSes, SqsPoller, proxy_event
+from supportpilot.local.stack import MOTO_CONFIG
 from supportpilot.models import Ticket
 from tests.conftest import EVENTS, PROJECT_ROOT
 
@@ -32,7 +33,7 @@ class Pipeline:
     @classmethod
     @contextmanager
     def in_process(cls) -> Iterator["Pipeline"]:
-        with mock_aws():
+        with mock_aws(config=MOTO_CONFIG):
             runtime = LocalRuntime(PROJECT_ROOT)
             runtime.stack.create(environment_overrides={"POWERTOOLS_LOG_LEVEL": "INFO"})
             yield cls(runtime)

@@ -4,7 +4,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from supportpilot.models import AuditEntry, Message, Ticket, TimelineEvent, TriageResult
+from supportpilot.models import AuditEntry, Message, Ticket, TicketStatus, TimelineEvent, TriageResult
 
 
 class DeliveryRecord(BaseModel):
@@ -38,6 +38,10 @@ class TicketNotFound(LookupError):
     pass
 
 
+class TicketChanged(RuntimeError):
+    """Another writer changed the ticket's status meanwhile: re-read and decide again (or retry)."""
+
+
 class StoreUnavailable(RuntimeError):
     """A transient storage failure: the caller should retry (SQS redelivers, then dead-letters)."""
 
@@ -49,6 +53,11 @@ class TicketStore(Protocol):
     def get_ticket(self, ticket_id: str) -> Ticket: ...
     def get_message(self, ticket_id: str, message_id: str) -> Message: ...
     def record_triage(self, ticket_id: str, message_id: str, result: TriageResult, audit: AuditEntry) -> Ticket: ...
+    def save_ticket_fields(
+        self, ticket: Ticket, fields: list[str], audit: AuditEntry | None, expected_status: TicketStatus | None = None
+    ) -> None: ...
+    def tickets_of_customer(self, customer_id: str) -> list[Ticket]: ...
+    def timeline(self, customer_id: str) -> list[TimelineEvent]: ...
 
 
 class BlobStore(Protocol):

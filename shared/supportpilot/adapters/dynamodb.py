@@ -39,6 +39,7 @@ from supportpilot.ports import (
     DuplicateDelivery,
     QuarantinedMail,
     StoreUnavailable,
+    TicketChanged,
     TicketNotFound,
 )
 
@@ -248,30 +249,59 @@ class DynamoTicketStore:
         ticket = self.get_ticket(ticket_id)
         status = TicketStatus.TRIAGED if ticket.status == TicketStatus.NEW else ticket.status
         updated = ticket.model_copy(
-            update={
-                "triage": result,
-                "triaged_message_id": message_id,
-                "language": result.language,
-                "status": status,
-                "updated_at": utc_now(),
-            }
+            update={"triage": result, "triaged_message_id": message_id, "language": result.language, "status": status}
         )
-        writes = [
-            {
-                "Put": {
-                    "Item": self._ticket_item(updated),
-                    "ConditionExpression": "#status = :previous",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":previous": ticket.status.value},
-                }
-            },
-            {"Put": {"Item": self._audit_item(ticket_id, audit)}},
-        ]
+        self.save_ticket_fields(updated, ["triage", "triaged_message_id", "language", "status"], audit, ticket.status)
+        return updated
+
+    def save_ticket_fields(
+        self,
+        ticket: Ticket,
+        fields: list[str],
+        audit: AuditEntry | None,
+        expected_status: TicketStatus | None = None,
+    ) -> None:
+        """Write only `fields` of `ticket` (and updated_at, and the index keys they imply), with its
+        audit entry, in one transaction. Other stages own other fields, so nothing of theirs is
+        overwritten. With `expected_status`, the write fails with `TicketChanged` if another writer
+        moved the ticket meanwhile."""
+        data = ticket.model_dump(mode="json", include=set(fields))
+        names = {f"#f{i}": field for i, field in enumerate(fields)}
+        values: dict[str, Any] = {":now": utc_now().isoformat()}
+        assignments, removals = ["updated_at = :now"], []
+        for i, field in enumerate(fields):
+            if data.get(field) is None:  # DynamoDB stores no nulls here: an unset field is removed
+                removals.append(f"#f{i}")
+            else:
+                assignments.append(f"#f{i} = :v{i}")
+                values[f":v{i}"] = data[field]
+        if "status" in fields or "queue" in fields:
+            if ticket.status in OPEN_STATUSES:
+                assignments += ["gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]
+                values |= {":gsi2pk": f"QUEUE#{ticket.queue}", ":gsi2sk": f"{ticket.status}#{ticket.id}"}
+            else:
+                removals += ["gsi2pk", "gsi2sk"]
+        condition = "attribute_exists(pk)"
+        if expected_status is not None:
+            condition += " AND #status = :expected"
+            names["#status"] = "status"
+            values[":expected"] = expected_status.value
+        update = {
+            "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
+            "UpdateExpression": "SET "
+            + ", ".join(assignments)
+            + (" REMOVE " + ", ".join(removals) if removals else ""),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        writes: list[dict[str, Any]] = [{"Update": update}]
+        if audit is not None:
+            writes.append({"Put": {"Item": self._audit_item(ticket.id, audit)}})
         try:
             self._transact(writes)
         except _ConditionFailed as exc:
-            raise StoreUnavailable("the ticket changed while it was being triaged") from exc
-        return updated
+            raise TicketChanged(ticket.id) from exc
 
     # ---------- reads ----------
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:

@@ -10,9 +10,12 @@ import io
 import itertools
 import json
 import logging
+import math
 import os
 import sys
 import threading
+import time
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -51,6 +54,8 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+# State machines really execute (service integrations only; moto runs no Lambda code).
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 _module_counter = itertools.count()
 
 
@@ -95,6 +100,15 @@ class MotoServer:
 
     def start(self) -> str:
         self._thread.start()
+        # Step Functions executions call their service integrations back on this port.
+        os.environ["MOTO_PORT"] = self.url.rsplit(":", 1)[1]
+        request = urllib.request.Request(  # noqa: S310 (moto on loopback)
+            f"{self.url}/moto-api/config",
+            data=json.dumps(MOTO_CONFIG).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
         return self.url
 
     def stop(self) -> None:
@@ -126,11 +140,22 @@ class LocalFunction:
     physical_name: str
     handler: Callable[[dict, Any], Any]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    invocations: int = 0
+    billed_seconds: float = 0.0  # wall time of the handler, as Lambda bills it (rounded up to 1 ms)
 
     def invoke(self, event: dict) -> Any:
         with self.lock:
             context = FakeLambdaContext(self.physical_name, self.spec.memory_mb, self.spec.timeout)
-            return self.handler(event, context)
+            started = time.perf_counter()
+            try:
+                return self.handler(event, context)
+            finally:
+                self.invocations += 1
+                self.billed_seconds += math.ceil((time.perf_counter() - started) * 1000) / 1000
+
+    @property
+    def gb_seconds(self) -> float:
+        return self.billed_seconds * self.spec.memory_mb / 1024
 
 
 def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
@@ -175,6 +200,7 @@ class LocalStack:
         missing = set(cloudformation["Resources"]) - set(self.physical_ids)
         if missing:
             raise RuntimeError(f"moto did not create {sorted(missing)}")
+        self._substitute_state_machine_definitions()
         self.environment = self._merged_function_environment() | (environment_overrides or {})
         os.environ.update(self.environment)
         for name, spec in self.template.functions.items():
@@ -190,6 +216,17 @@ class LocalStack:
             )
             created[logical_id] = response["ARN"]
         return created
+
+    def _substitute_state_machine_definitions(self) -> None:
+        """moto's CloudFormation ignores DefinitionSubstitutions: resolve the `!Ref`s and update."""
+        stepfunctions = boto3.client("stepfunctions")
+        for name, spec in self.template.state_machines.items():
+            definition = spec.definition
+            for placeholder, reference in spec.substitutions.items():
+                if not (isinstance(reference, dict) and set(reference) == {"Ref"}):
+                    raise ValueError(f"{name}: the local runtime resolves only !Ref substitutions ({placeholder})")
+                definition = definition.replace("${" + placeholder + "}", self.physical_ids[reference["Ref"]])
+            stepfunctions.update_state_machine(stateMachineArn=self.physical_ids[name], definition=definition)
 
     @staticmethod
     def _upload_placeholder_code(cloudformation: dict[str, Any]) -> None:

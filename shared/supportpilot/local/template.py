@@ -76,12 +76,20 @@ class SesRule:
     function: str  # logical id
 
 
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    definition: str  # ASL with ${...} placeholders
+    substitutions: dict[str, Any]  # placeholder -> !Ref / !GetAtt
+
+
 @dataclass
 class Template:
     path: Path
     document: dict[str, Any]
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     ses_rules: list[SesRule] = field(default_factory=list)
+    state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -113,6 +121,13 @@ def load_template(path: Path) -> Template:
             template.functions[name] = _function_spec(path.parent, name, resource["Properties"], function_globals)
         if resource["Type"] == "AWS::SES::ReceiptRule":
             template.ses_rules.extend(_ses_rules(resource["Properties"]["Rule"]))
+        if resource["Type"] == "AWS::Serverless::StateMachine":
+            props = resource["Properties"]
+            template.state_machines[name] = StateMachineSpec(
+                logical_id=name,
+                definition=(path.parent / props["DefinitionUri"]).read_text(),
+                substitutions=props.get("DefinitionSubstitutions", {}),
+            )
     return template
 
 
@@ -182,6 +197,8 @@ def cloudformation_for_moto(
             props["CodeUri"] = f"s3://{PLACEHOLDER_CODE_BUCKET}/{name}.zip"
         elif resource["Type"] == "AWS::Serverless::LayerVersion":
             props["ContentUri"] = f"s3://{PLACEHOLDER_CODE_BUCKET}/{name}.zip"
+        elif resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
+            props["Definition"] = json.loads((template.path.parent / props.pop("DefinitionUri")).read_text())
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
     translated = transform(document, parameters, _OfflinePolicies())
     translated.pop("Outputs", None)

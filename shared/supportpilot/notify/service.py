@@ -1,0 +1,214 @@
+"""Notify stage: mail the customer about their ticket, or alert the team, and record what happened.
+
+An acknowledgement is claimed on the ticket before it is sent, so a redelivered request never mails a
+customer twice; a failed send releases the claim, marks the ticket "customer not notified" for the
+operators and raises, so SQS retries and finally dead-letters the request.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from supportpilot.envelopes import NotifyRequest
+from supportpilot.ids import new_ulid
+from supportpilot.models import Actor, AuditEntry, Channel, Message, Ticket, utc_now
+from supportpilot.notify import templates
+from supportpilot.notify.compose import OutboundMail, compose_mail, reply_subject
+
+NOTIFY_ACTOR = Actor(kind="system", id="notify")
+NO_MAIL_ADDRESS = "not notified: channel has no mail address"
+DEFAULT_DESK_URL = "https://desk.supportpilot.invalid"  # placeholder until the operator console exists
+
+
+class NotificationFailed(RuntimeError):
+    """A channel did not take the notification; the caller retries. Messages carry no personal data."""
+
+
+class MailSender(Protocol):
+    def send_raw(self, raw: bytes) -> str:
+        """Sends one raw MIME mail; returns the provider's message id or raises NotificationFailed."""
+        ...
+
+
+class TeamChannel(Protocol):
+    def publish(self, text: str) -> None:
+        """Posts one alert; raises NotificationFailed when the channel does not take it."""
+        ...
+
+
+class NotifyStore(Protocol):
+    def get_ticket(self, ticket_id: str) -> Ticket: ...
+    def messages(self, ticket_id: str) -> list[Message]: ...
+    def claim_acknowledgement(self, ticket_id: str, at: datetime) -> bool: ...
+    def release_acknowledgement(self, ticket_id: str, at: datetime, reason: str, audit: AuditEntry) -> None: ...
+    def record_not_notified(self, ticket_id: str, reason: str, audit: AuditEntry) -> None: ...
+    def record_sent(self, message: Message, audit: AuditEntry) -> None: ...
+    def record_audit(self, ticket_id: str, audit: AuditEntry) -> None: ...
+
+
+@dataclass(frozen=True)
+class NotifyOutcome:
+    """What one request did; safe to log (ids and fixed reasons only)."""
+
+    result: str  # sent, already_acknowledged, not_notified, team_alerted
+    ticket_id: str
+    message_id: str | None = None
+    reason: str | None = None
+
+
+def team_alert_text(ticket: Ticket, desk_url: str) -> str:
+    """Ids, queue, priority, automation level and reasons only: never the customer, subject or message."""
+    routing = ticket.routing
+    reasons = routing.reasons if routing else (ticket.triage.reasons if ticket.triage else [])
+    return "\n".join(
+        [
+            f"SupportPilot: ticket {ticket.id} needs attention",
+            f"Queue: {routing.queue if routing else ticket.queue}"
+            f" | Priority: {routing.priority if routing else ticket.priority or 'not set'}"
+            f" | Automation: {routing.automation_level if routing else 'not routed yet'}",
+            f"Reasons: {'; '.join(reasons) or 'none given'}",
+            f"Open: {desk_url.rstrip('/')}/tickets/{ticket.id}",
+        ]
+    )
+
+
+def answered_message(conversation: list[Message], message_id: str | None) -> Message | None:
+    """The message a reply answers: the requested one, else the customer's newest."""
+    inbound = [m for m in conversation if m.direction == "inbound"]
+    requested = next((m for m in conversation if m.id == message_id), None)
+    return requested or (max(inbound, key=lambda m: m.id) if inbound else None)
+
+
+def mail_id(message: Message | None) -> str | None:
+    """The Message-ID of a mail message; other channels' external ids are no Message-IDs."""
+    if message is None or message.channel != Channel.EMAIL or not message.external_ids:
+        return None
+    return message.external_ids[0]
+
+
+def mail_ids_before(conversation: list[Message], answered: Message | None) -> tuple[str, ...]:
+    """Message-IDs of the mail conversation up to the answered message, oldest first."""
+    if answered is None:
+        return ()
+    earlier = sorted(
+        (m for m in conversation if m.channel == Channel.EMAIL and m.id <= answered.id), key=lambda m: m.id
+    )
+    return tuple(external_id for m in earlier for external_id in m.external_ids)
+
+
+def _author(request: NotifyRequest) -> Actor:
+    if request.kind != "operator_reply":
+        return NOTIFY_ACTOR
+    return Actor(kind="operator", id=request.operator_id or "unknown-operator")
+
+
+def _not_notified_audit(request: NotifyRequest, author: Actor, reason: str) -> AuditEntry:
+    return AuditEntry(actor=author, action="customer_not_notified", detail={"kind": request.kind, "reason": reason})
+
+
+class Notifier:
+    def __init__(
+        self,
+        store: NotifyStore,
+        mail: MailSender,
+        team_channels: Sequence[TeamChannel],
+        support_address: str,
+        desk_url: str = DEFAULT_DESK_URL,
+    ):
+        self._store = store
+        self._mail = mail
+        self._team_channels = list(team_channels)
+        self._support_address = support_address
+        self._desk_url = desk_url
+
+    def notify(self, request: NotifyRequest) -> NotifyOutcome:
+        ticket = self._store.get_ticket(request.ticket_id)
+        if request.kind == "team_alert":
+            return self._alert_team(ticket)
+        if request.kind == "acknowledgement" and ticket.acknowledged_at is not None:
+            return NotifyOutcome("already_acknowledged", ticket.id)
+        return self._mail_customer(ticket, request)
+
+    # ---------- customer ----------
+    def _mail_customer(self, ticket: Ticket, request: NotifyRequest) -> NotifyOutcome:
+        author = _author(request)
+        if ticket.customer.kind != "email":
+            return self._not_notified(ticket.id, request, author, NO_MAIL_ADDRESS)
+        language = templates.language_for(ticket)
+        try:
+            body = self._body(request, language, ticket)
+        except templates.TemplateNotApplicable as exc:
+            return self._not_notified(ticket.id, request, author, f"not notified: {exc}")
+        conversation = self._store.messages(ticket.id)
+        answered = answered_message(conversation, request.message_id)
+        outbound = OutboundMail(
+            recipient=ticket.customer.value,
+            subject=reply_subject(ticket.subject, ticket.id, templates.fallback_subject(language)),
+            body=body,
+            language=language,
+            ticket_id=ticket.id,
+            automated=request.kind != "operator_reply",
+            in_reply_to=mail_id(answered),
+            references=mail_ids_before(conversation, answered),
+        )
+        outbound_id = new_ulid()
+        composed = compose_mail(outbound, support_address=self._support_address, local_id=outbound_id)
+        claimed_at = utc_now()
+        if request.kind == "acknowledgement" and not self._store.claim_acknowledgement(ticket.id, claimed_at):
+            return NotifyOutcome("already_acknowledged", ticket.id)
+        try:
+            provider_id = self._mail.send_raw(composed.raw)
+        except NotificationFailed as exc:
+            self._record_failed_send(ticket.id, request, author, claimed_at, f"not notified: {exc}")
+            raise
+        message = Message(
+            id=outbound_id,
+            ticket_id=ticket.id,
+            direction="outbound",
+            channel=Channel.EMAIL,
+            received_at=utc_now(),
+            subject=outbound.subject,
+            body=body,
+            external_ids=[composed.message_id],
+        )
+        detail = {"kind": request.kind, "message_id": outbound_id, "provider_message_id": provider_id}
+        if request.template:
+            detail["template"] = request.template
+        self._store.record_sent(message, AuditEntry(actor=author, action="customer_notified", detail=detail))
+        return NotifyOutcome("sent", ticket.id, message_id=outbound_id)
+
+    def _body(self, request: NotifyRequest, language: templates.Language, ticket: Ticket) -> str:
+        if request.kind == "acknowledgement":
+            return templates.acknowledgement(language, ticket, self._support_address)
+        if request.kind == "auto_reply":
+            return templates.auto_reply(request.template, language, ticket, self._support_address)
+        return templates.operator_reply(request.text or "")
+
+    def _not_notified(self, ticket_id: str, request: NotifyRequest, author: Actor, reason: str) -> NotifyOutcome:
+        self._store.record_not_notified(ticket_id, reason, _not_notified_audit(request, author, reason))
+        return NotifyOutcome("not_notified", ticket_id, reason=reason)
+
+    def _record_failed_send(
+        self, ticket_id: str, request: NotifyRequest, author: Actor, claimed_at: datetime, reason: str
+    ) -> None:
+        audit = _not_notified_audit(request, author, reason)
+        if request.kind == "acknowledgement":
+            self._store.release_acknowledgement(ticket_id, claimed_at, reason, audit)
+        else:
+            self._store.record_not_notified(ticket_id, reason, audit)
+
+    # ---------- team ----------
+    def _alert_team(self, ticket: Ticket) -> NotifyOutcome:
+        text = team_alert_text(ticket, self._desk_url)
+        failures: list[str] = []
+        for channel in self._team_channels:
+            try:
+                channel.publish(text)
+            except NotificationFailed as exc:
+                failures.append(str(exc))
+        if failures:
+            raise NotificationFailed(f"{len(failures)} of {len(self._team_channels)} team channels failed: {failures}")
+        audit = AuditEntry(actor=NOTIFY_ACTOR, action="team_alerted", detail={"channels": len(self._team_channels)})
+        self._store.record_audit(ticket.id, audit)
+        return NotifyOutcome("team_alerted", ticket.id)

@@ -1,8 +1,9 @@
 """Webhook signature schemes: verifiers for inbound requests and the signers that produce them.
 
-Two schemes cover the four sources:
+Two schemes cover the six sources:
 
-* body HMAC (Shopify, WooCommerce): a header carrying base64(HMAC-SHA256(raw body, secret));
+* body HMAC: a header carrying the HMAC-SHA256 of the raw body, encoded per platform: base64 (Shopify,
+  WooCommerce), ``sha256=`` + base64 (X), ``sha256=`` + hex (Meta);
 * timestamped HMAC (Stripe, and the shop's contact form under its own header):
   ``t=<unix seconds>,v1=<hex HMAC-SHA256(f"{t}." + raw body)>[,v1=...]``. Any v1 may match, so a
   sender can sign with an old and a new secret while rotating.
@@ -18,16 +19,21 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 SHOPIFY_HEADER = "X-Shopify-Hmac-Sha256"
 WOOCOMMERCE_HEADER = "X-WC-Webhook-Signature"
 STRIPE_HEADER = "Stripe-Signature"
 FORM_HEADER = "X-SupportPilot-Signature"
+X_HEADER = "X-Twitter-Webhooks-Signature"
+META_HEADER = "X-Hub-Signature-256"
 
 DEFAULT_TOLERANCE_SECONDS = 300
 _MAX_HEADER_LENGTH = 4096
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_HEX_SHA256_ANY_CASE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class SignatureError(Exception):
@@ -47,21 +53,50 @@ def _required_header(headers: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
-# --- body HMAC: base64(HMAC-SHA256(raw, secret)) -------------------------------------------------
+# --- body HMAC: <prefix><base64 or hex of HMAC-SHA256(raw, secret)> -----------------------------
 
 
-def _verify_body_hmac(raw: bytes, headers: Mapping[str, str], secret: str, header: str) -> None:
-    value = _required_header(headers, header)
+@dataclass(frozen=True)
+class _BodyHmacScheme:
+    header: str
+    encoding: Literal["base64", "hex"]
+    prefix: str = ""
+
+
+_SHOPIFY_SCHEME = _BodyHmacScheme(SHOPIFY_HEADER, "base64")
+_WOOCOMMERCE_SCHEME = _BodyHmacScheme(WOOCOMMERCE_HEADER, "base64")
+_X_SCHEME = _BodyHmacScheme(X_HEADER, "base64", prefix="sha256=")
+_META_SCHEME = _BodyHmacScheme(META_HEADER, "hex", prefix="sha256=")
+
+
+def _encoded_hmac(message: bytes, secret: str, scheme: _BodyHmacScheme) -> str:
+    digest = _hmac_sha256(secret, message)
+    encoded = base64.b64encode(digest).decode("ascii") if scheme.encoding == "base64" else digest.hex()
+    return scheme.prefix + encoded
+
+
+def _decoded_signature(value: str, scheme: _BodyHmacScheme) -> bytes:
+    if not value.startswith(scheme.prefix):
+        raise SignatureError(f"{scheme.header} header does not start with {scheme.prefix}")
+    encoded = value.removeprefix(scheme.prefix)
+    if scheme.encoding == "hex":
+        if not _HEX_SHA256_ANY_CASE.fullmatch(encoded):
+            raise SignatureError(f"{scheme.header} header is not a hex SHA-256 digest")
+        return bytes.fromhex(encoded)
     try:
-        received = base64.b64decode(value, validate=True)
+        return base64.b64decode(encoded, validate=True)
     except ValueError:  # binascii.Error, or non-ASCII characters
-        raise SignatureError(f"{header} header is not valid base64") from None
+        raise SignatureError(f"{scheme.header} header is not valid base64") from None
+
+
+def _verify_body_hmac(raw: bytes, headers: Mapping[str, str], secret: str, scheme: _BodyHmacScheme) -> None:
+    received = _decoded_signature(_required_header(headers, scheme.header), scheme)
     if not hmac.compare_digest(received, _hmac_sha256(secret, raw)):
         raise SignatureError("signature does not match")
 
 
-def _sign_body_hmac(raw: bytes, secret: str, header: str) -> dict[str, str]:
-    return {header.lower(): base64.b64encode(_hmac_sha256(secret, raw)).decode("ascii")}
+def _sign_body_hmac(raw: bytes, secret: str, scheme: _BodyHmacScheme) -> dict[str, str]:
+    return {scheme.header.lower(): _encoded_hmac(raw, secret, scheme)}
 
 
 # --- timestamped HMAC: t=<unix>,v1=<hex HMAC-SHA256(f"{t}." + raw)> ------------------------------
@@ -116,19 +151,40 @@ def _sign_timestamped_hmac(raw: bytes, secret: str, header: str, timestamp: int)
 
 
 def verify_shopify(raw: bytes, headers: Mapping[str, str], secret: str) -> None:
-    _verify_body_hmac(raw, headers, secret, SHOPIFY_HEADER)
+    _verify_body_hmac(raw, headers, secret, _SHOPIFY_SCHEME)
 
 
 def sign_shopify(raw: bytes, secret: str) -> dict[str, str]:
-    return _sign_body_hmac(raw, secret, SHOPIFY_HEADER)
+    return _sign_body_hmac(raw, secret, _SHOPIFY_SCHEME)
 
 
 def verify_woocommerce(raw: bytes, headers: Mapping[str, str], secret: str) -> None:
-    _verify_body_hmac(raw, headers, secret, WOOCOMMERCE_HEADER)
+    _verify_body_hmac(raw, headers, secret, _WOOCOMMERCE_SCHEME)
 
 
 def sign_woocommerce(raw: bytes, secret: str) -> dict[str, str]:
-    return _sign_body_hmac(raw, secret, WOOCOMMERCE_HEADER)
+    return _sign_body_hmac(raw, secret, _WOOCOMMERCE_SCHEME)
+
+
+def verify_x(raw: bytes, headers: Mapping[str, str], secret: str) -> None:
+    _verify_body_hmac(raw, headers, secret, _X_SCHEME)
+
+
+def sign_x(raw: bytes, secret: str) -> dict[str, str]:
+    return _sign_body_hmac(raw, secret, _X_SCHEME)
+
+
+def x_crc_response_token(crc_token: str, secret: str) -> str:
+    """X's challenge-response check: the token signed like a request body (``sha256=`` + base64)."""
+    return _encoded_hmac(crc_token.encode("utf-8"), secret, _X_SCHEME)
+
+
+def verify_meta(raw: bytes, headers: Mapping[str, str], secret: str) -> None:
+    _verify_body_hmac(raw, headers, secret, _META_SCHEME)
+
+
+def sign_meta(raw: bytes, secret: str) -> dict[str, str]:
+    return _sign_body_hmac(raw, secret, _META_SCHEME)
 
 
 def verify_stripe(

@@ -2,7 +2,8 @@
 
 `parse` runs in the receiving Lambda right after the signature check: it checks the content type,
 decodes the JSON object and derives a dedupe key that is stable across redeliveries, producing the
-`WebhookEnvelope` that goes on the queue (or a `Ping` to answer 200 and drop). `normalise` runs in
+`WebhookEnvelope` that goes on the queue (or a `Ping` to answer 200 and drop; the social sources in
+`social.py` return one envelope per message, since one request may carry many). `normalise` runs in
 the worker and turns an envelope into timeline events and, for disputes, failed refunds and
 contact-form messages, a request to open a ticket.
 
@@ -73,7 +74,7 @@ class WebhookRejected(Exception):
 class WebhookEnvelope(BaseModel):
     """A verified webhook as it goes on the queue."""
 
-    source: Literal["form", "shopify", "woocommerce", "stripe"]
+    source: Literal["form", "shopify", "woocommerce", "stripe", "x", "meta"]
     topic: str
     dedupe_key: str
     received_at: AwareDatetime
@@ -103,12 +104,26 @@ class Normalised(BaseModel):
 
 
 @dataclass(frozen=True)
+class HandshakeResponse:
+    """The answer to a platform's GET check of the endpoint (X's CRC, Meta's verification)."""
+
+    status: int
+    body: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class WebhookSource:
+    """`handshake` answers the platform's GET check from the query and the secrets named in
+    `handshake_secrets`; sources without one have no GET."""
+
     name: str
     secret_name: str
     verify: Callable[[bytes, Mapping[str, str], str, float], None]
-    parse: Callable[[bytes, Mapping[str, str], datetime], WebhookEnvelope | Ping]
+    parse: Callable[[bytes, Mapping[str, str], datetime], WebhookEnvelope | Ping | list[WebhookEnvelope]]
     normalise: Callable[[WebhookEnvelope], Normalised]
+    handshake: Callable[[Mapping[str, str], Mapping[str, str]], HandshakeResponse] | None = None
+    handshake_secrets: tuple[str, ...] = ()
 
 
 # --- request parsing --------------------------------------------------------------------------------
@@ -776,6 +791,10 @@ def _verify_form_request(raw: bytes, headers: Mapping[str, str], secret: str, no
     verify_form(raw, headers, secret, now=now)
 
 
+# social.py builds on the models and helpers above, so it is imported once they exist (the package's
+# __init__ imports this module first, whichever webhooks module a caller names).
+from supportpilot.webhooks.social import META_SOURCE, X_SOURCE  # noqa: E402
+
 SOURCES: Mapping[str, WebhookSource] = MappingProxyType(
     {
         source.name: source
@@ -790,6 +809,8 @@ SOURCES: Mapping[str, WebhookSource] = MappingProxyType(
                 _normalise_woocommerce,
             ),
             WebhookSource("stripe", "stripe", _verify_stripe_request, _parse_stripe, _normalise_stripe),
+            X_SOURCE,
+            META_SOURCE,
         )
     }
 )

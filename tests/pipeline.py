@@ -87,6 +87,9 @@ class Pipeline:
         assert len(matches) == 1, f"expected one ticket with {fragment!r}, found {len(matches)}"
         return matches[0]
 
+    def inbound_messages(self, ticket_id: str) -> list:
+        return [m for m in self.store.messages(ticket_id) if m.direction == "inbound"]
+
     def queue_depth(self, logical_id: str) -> int:
         return self.stack.queue_depth(logical_id)
 

@@ -1,4 +1,4 @@
-"""ClassifyQueue -> triage of the message -> result stored on the ticket."""
+"""ClassifyQueue -> triage of the message -> result stored on the ticket -> EnrichQueue."""
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
+from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.classify import Classifier
 from supportpilot.envelopes import ClassifyRequest
 from supportpilot.settings import FunctionSettings
@@ -17,6 +18,7 @@ class Settings(FunctionSettings):
     table_name: str
     ticket_retention_days: int = 730
     model_dir: str | None = None
+    enrich_queue_url: str
 
 
 settings = Settings.from_environment()
@@ -25,6 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 classifier = Classifier(
     DynamoTicketStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
     load_triager(settings.model_dir),
+    SqsWorkQueue(boto3.client("sqs"), settings.enrich_queue_url),
 )
 
 

@@ -1,4 +1,5 @@
-"""POST /webhooks/{source} -> IngestQueue, after the size, signature and payload checks."""
+"""POST /webhooks/{source} -> IngestQueue, after the size, signature and payload checks.
+GET /webhooks/{source} -> the platform's endpoint check (X's CRC, Meta's verification)."""
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -7,7 +8,7 @@ from pydantic import ValidationError
 
 from supportpilot.adapters.secrets import SecretsManagerWebhookSecrets
 from supportpilot.adapters.sqs import SqsWorkQueue
-from supportpilot.receive_webhook import ApiGatewayProxyEvent, HttpResponse, receive_webhook
+from supportpilot.receive_webhook import ApiGatewayProxyEvent, HttpResponse, receive_handshake, receive_webhook
 from supportpilot.settings import FunctionSettings
 
 
@@ -30,7 +31,11 @@ def handler(event: dict, context: LambdaContext) -> dict:
     except ValidationError:
         response = HttpResponse(status=400, body={"error": "malformed API Gateway event"})
     else:
-        response = receive_webhook(request, secrets, ingest_queue, settings.max_body_bytes)
+        response = (
+            receive_handshake(request, secrets)
+            if request.http_method == "GET"
+            else receive_webhook(request, secrets, ingest_queue, settings.max_body_bytes)
+        )
     source = (event.get("pathParameters") or {}).get("source", "")[:32]
     logger.info("webhook answered", extra={"source": source, "status": response.status})
     return response.to_api_gateway()

@@ -1,10 +1,11 @@
-"""Classify stage: triage the newest inbound message of a ticket and store the result on it."""
+"""Classify stage: triage the newest inbound message of a ticket, store the result on it, and hand
+the ticket to the enrich stage."""
 
 from aws_lambda_powertools import Logger
 
-from supportpilot.envelopes import ClassifyRequest
+from supportpilot.envelopes import ClassifyRequest, EnrichRequest
 from supportpilot.models import Actor, AuditEntry, Ticket, TriageResult
-from supportpilot.ports import TicketStore
+from supportpilot.ports import TicketStore, WorkQueue
 from supportpilot.triage import TriageInput, Triager
 
 logger = Logger(child=True)
@@ -18,9 +19,10 @@ def is_triaged(ticket: Ticket, message_id: str) -> bool:
 
 
 class Classifier:
-    def __init__(self, store: TicketStore, triager: Triager):
+    def __init__(self, store: TicketStore, triager: Triager, enrich_queue: WorkQueue):
         self._store = store
         self._triager = triager
+        self._enrich = enrich_queue
 
     def classify(self, request: ClassifyRequest) -> TriageResult | None:
         ticket = self._store.get_ticket(request.ticket_id)
@@ -43,4 +45,5 @@ class Classifier:
             },
         )
         self._store.record_triage(ticket.id, message.id, result, audit)
+        self._enrich.send(EnrichRequest(ticket_id=ticket.id, message_id=message.id))
         return result

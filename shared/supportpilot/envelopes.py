@@ -54,3 +54,4 @@ class NotifyRequest(BaseModel):
     message_id: str | None = None
     template: str | None = None
     text: str | None = None
+    operator_id: str | None = None  # who wrote an operator_reply

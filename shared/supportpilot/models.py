@@ -138,6 +138,7 @@ class Ticket(BaseModel):
     escalation: "EscalationState | None" = None
     acknowledged_at: datetime | None = None
     customer_notified: bool | None = None
+    customer_notified_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -230,6 +231,7 @@ class RoutingDecision(BaseModel):
     auto_reply_template: str | None = None
     policy_version: str
     decided_at: datetime = Field(default_factory=utc_now)
+    message_id: str | None = None  # the message this decision answered
 
 
 class EscalationState(BaseModel):
@@ -238,6 +240,7 @@ class EscalationState(BaseModel):
     execution_arn: str | None = None
     sla_due_at: datetime | None = None
     claimed_by: str | None = None
+    breached_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utc_now)
 
 

@@ -67,6 +67,7 @@ class BlobStore(Protocol):
 
 class WorkQueue(Protocol):
     def send(self, work: BaseModel) -> None: ...
+    def send_many(self, works: list[BaseModel]) -> None: ...
 
 
 class SecretSource(Protocol):

@@ -128,8 +128,13 @@ def _with_order_event(order: OrderSummary, event: TimelineEvent) -> OrderSummary
     else:
         financial, delivery = _shopify_order_state(event.kind, details)
     tracking = _latest_tracking(details)
+    # An order payload reports delivery per fulfilment (orders/updated after the carrier's scan).
+    delivered = tracking.get("shipment_status") == "delivered"
+    if delivered:
+        delivery = DeliveryStatus.DELIVERED
     update = {
         "placed_at": event.occurred_at if event.kind == "order_created" else order.placed_at,
+        "delivered_at": order.delivered_at or (event.occurred_at if delivered else None),
         "financial_status": financial or order.financial_status,
         "delivery_status": _advance_delivery(order.delivery_status, delivery),
         "total": event.amount or order.total,

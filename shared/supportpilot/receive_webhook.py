@@ -1,4 +1,5 @@
 """POST /webhooks/{source}: bound, authenticate and parse a webhook, then queue it.
+GET /webhooks/{source}: answer the platform's check of the endpoint (X's CRC, Meta's verification).
 
 The platform gets its answer before any ticket work happens (Shopify gives up after 5 s); the
 ingest stage does the rest from the queue. Checks run cheapest-first and nothing is queued unless
@@ -16,13 +17,15 @@ from pydantic import BaseModel, Field
 from supportpilot.envelopes import WebhookWork
 from supportpilot.models import utc_now
 from supportpilot.ports import SecretSource, WorkQueue
-from supportpilot.webhooks import Ping, SignatureError, WebhookRejected, get_source
+from supportpilot.webhooks import Ping, SignatureError, WebhookEnvelope, WebhookRejected, get_source
 
 
 class ApiGatewayProxyEvent(BaseModel):
     """The parts of an API Gateway (REST, payload 1.0) proxy event that the receiver reads."""
 
+    http_method: str = Field(default="POST", alias="httpMethod")
     path_parameters: dict[str, str] | None = Field(default=None, alias="pathParameters")
+    query_string_parameters: dict[str, str] | None = Field(default=None, alias="queryStringParameters")
     headers: dict[str, str] | None = None
     multi_value_headers: dict[str, list[str]] | None = Field(default=None, alias="multiValueHeaders")
     body: str | None = None
@@ -43,14 +46,17 @@ class ApiGatewayProxyEvent(BaseModel):
 
 
 class HttpResponse(BaseModel):
+    """A JSON object, or text as is (Meta's verification wants its challenge back as plain text)."""
+
     status: int
-    body: dict[str, str]
+    body: dict[str, str] | str
+    content_type: str = "application/json"
 
     def to_api_gateway(self) -> dict:
         return {
             "statusCode": self.status,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(self.body),
+            "headers": {"Content-Type": self.content_type},
+            "body": self.body if isinstance(self.body, str) else json.dumps(self.body),
         }
 
 
@@ -89,5 +95,24 @@ def receive_webhook(
         return _error(exc.status, str(exc))
     if isinstance(parsed, Ping):
         return HttpResponse(status=200, body={"status": "ping received"})
-    queue.send(WebhookWork(webhook=parsed))
-    return HttpResponse(status=202, body={"status": "accepted"})
+    if isinstance(parsed, WebhookEnvelope):
+        queue.send(WebhookWork(webhook=parsed))
+        return HttpResponse(status=202, body={"status": "accepted"})
+    return _queue_each(parsed, queue)
+
+
+def _queue_each(envelopes: list[WebhookEnvelope], queue: WorkQueue) -> HttpResponse:
+    """A request carrying many messages (X, Meta). Those platforms count only a 200 as delivered."""
+    queue.send_many([WebhookWork(webhook=envelope) for envelope in envelopes])
+    if not envelopes:
+        return HttpResponse(status=200, body={"status": "nothing to do"})
+    return HttpResponse(status=200, body={"status": "accepted", "queued": str(len(envelopes))})
+
+
+def receive_handshake(event: ApiGatewayProxyEvent, secrets: SecretSource) -> HttpResponse:
+    source = get_source((event.path_parameters or {}).get("source", ""))
+    if source is None or source.handshake is None:
+        return _error(404, "no webhook source with a GET check here")
+    secret_document = {name: value for name in source.handshake_secrets if (value := secrets.webhook_secret(name))}
+    answer = source.handshake(event.query_string_parameters or {}, secret_document)
+    return HttpResponse(status=answer.status, body=answer.body, content_type=answer.content_type)

@@ -25,7 +25,7 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_the_rest_of_its_batc
     body = json.dumps({"email": "batch@example.com", "subject": subject, "message": "Where is my parcel?"})
     assert pipeline.post_webhook("form", body.encode(), sample["headers"])["status"] == 202
     pipeline.drain()
-    assert pipeline.ticket_with_subject(subject).status == "triaged"
+    assert pipeline.ticket_with_subject(subject).triage is not None
     (parked,) = pipeline.dead_letter_bodies("IngestDeadLetterQueue")
     assert "not" in parked
 

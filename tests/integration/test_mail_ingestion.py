@@ -31,10 +31,10 @@ def test_a_dutch_mail_becomes_a_triaged_ticket_with_clean_text_and_an_audit_trai
     ticket = pipeline.ticket_with_subject("Waar blijft mijn bestelling #1001?")
     assert ticket.channel == "email"
     assert ticket.customer.value == "jan.voorbeeld@example.nl"
-    assert ticket.status == TicketStatus.TRIAGED
+    assert ticket.status == TicketStatus.WAITING_ON_HUMAN, "no tracking number known: a person answers"
     assert ticket.language == "nl"
     assert ticket.triage is not None and ticket.triage.category == "order_status"
-    (message,) = pipeline.store.messages(ticket.id)
+    (message,) = pipeline.inbound_messages(ticket.id)
     assert "waar mijn pakket is" in message.body
     assert "Met vriendelijke groet" not in message.body and "Met vriendelijke groet" in message.signature
     assert message.raw_s3_key and message.raw_s3_key.startswith("raw/")
@@ -48,7 +48,7 @@ def test_windows_1252_mail_keeps_its_euro_sign_and_accents(pipeline):
     pipeline.deliver_mail("windows1252_nl", unique("cp1252"))
     pipeline.drain()
     ticket = next(t for t in pipeline.tickets() if "cafeti" in t.subject)
-    (message,) = pipeline.store.messages(ticket.id)
+    (message,) = pipeline.inbound_messages(ticket.id)
     assert "€" in message.body
     assert "cafetière" in ticket.subject
 
@@ -81,7 +81,7 @@ def test_ses_redelivery_records_the_mail_once(pipeline):
     pipeline.deliver_raw_mail(raw, ses_id)
     pipeline.drain()
     ticket = pipeline.ticket_with_subject(subject)
-    assert len(pipeline.store.messages(ticket.id)) == 1
+    assert len(pipeline.inbound_messages(ticket.id)) == 1
 
 
 def test_replies_thread_by_in_reply_to_subject_token_and_plus_address(pipeline):
@@ -100,7 +100,7 @@ def test_replies_thread_by_in_reply_to_subject_token_and_plus_address(pipeline):
         pipeline.deliver_raw_mail(raw, unique("reply"))
     pipeline.deliver_raw_mail(by_plus, unique("reply"), recipients=[plus_address])
     pipeline.drain()
-    assert len(pipeline.store.messages(ticket.id)) == 4
+    assert len(pipeline.inbound_messages(ticket.id)) == 4
 
 
 def test_someone_else_cannot_write_into_a_ticket_by_its_token(pipeline):
@@ -111,7 +111,7 @@ def test_someone_else_cannot_write_into_a_ticket_by_its_token(pipeline):
     intruder = build_mail(f"[#SP-{ticket.id}] hello", "Let me in.", sender="mallory@example.com")
     pipeline.deliver_raw_mail(intruder, unique("intruder"))
     pipeline.drain()
-    assert len(pipeline.store.messages(ticket.id)) == 1
+    assert len(pipeline.inbound_messages(ticket.id)) == 1
     assert any(t.customer.value == "mallory@example.com" for t in pipeline.tickets())
 
 
@@ -141,7 +141,7 @@ def test_truncated_mime_still_opens_a_ticket_with_a_warning_and_the_raw_mail(pip
     ticket = next(
         t
         for t in pipeline.tickets()
-        if t.warnings and any(m.raw_s3_key == f"raw/{ses_id}" for m in pipeline.store.messages(t.id))
+        if t.warnings and any(m.raw_s3_key == f"raw/{ses_id}" for m in pipeline.inbound_messages(t.id))
     )
     assert ticket.triage is not None and ticket.triage.needs_human
     assert any("could not be read completely" in reason for reason in ticket.triage.reasons)
@@ -158,7 +158,7 @@ def test_a_30_mb_attachment_is_kept_in_the_raw_mail_and_flagged(pipeline):
     pipeline.deliver_raw_mail(message.as_bytes(), unique("big"))
     pipeline.drain()
     ticket = pipeline.ticket_with_subject(subject)
-    (stored,) = pipeline.store.messages(ticket.id)
+    (stored,) = pipeline.inbound_messages(ticket.id)
     (attachment,) = stored.attachments
     assert attachment.size == 30 * 1024 * 1024 and attachment.s3_key is None and attachment.warning
 
@@ -167,7 +167,7 @@ def test_attachments_are_stored_in_s3_with_their_metadata(pipeline):
     pipeline.deliver_mail("attachment_en", unique("attachment"))
     pipeline.drain()
     ticket = next(t for t in pipeline.tickets() if "Damaged delivery" in t.subject)
-    (message,) = pipeline.store.messages(ticket.id)
+    (message,) = pipeline.inbound_messages(ticket.id)
     assert len(message.attachments) >= 2
     bucket = pipeline.stack.physical_id("MailBucket")
     for attachment in message.attachments:

@@ -55,13 +55,13 @@ _TRANSIENT = {
 }
 
 
-class _ConditionFailed(Exception):
+class ConditionFailed(Exception):
     def __init__(self, failed_first: bool):
         super().__init__("a condition of the transaction failed")
         self.failed_first = failed_first
 
 
-def _hashed(text: str) -> str:
+def key_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -153,7 +153,7 @@ class DynamoTicketStore:
     def record_delivery(self, record: DeliveryRecord) -> None:
         now = utc_now()
         marker = {
-            "pk": f"DELIVERY#{_hashed(record.dedupe_key)}",
+            "pk": f"DELIVERY#{key_hash(record.dedupe_key)}",
             "sk": "#DELIVERY",
             "kind": "delivery",
             "received_at": now.isoformat(),
@@ -176,7 +176,7 @@ class DynamoTicketStore:
                 {
                     "Put": {
                         "Item": {
-                            "pk": f"THREAD#{_hashed(thread_id)}",
+                            "pk": f"THREAD#{key_hash(thread_id)}",
                             "sk": "#THREAD",
                             "kind": "thread",
                             "ticket_id": ticket.id if ticket else None,
@@ -190,8 +190,8 @@ class DynamoTicketStore:
             writes.extend({"Put": {"Item": self._audit_item(ticket.id, entry)}} for entry in record.audit)
         try:
             self._transact(writes)
-        except _ConditionFailed as exc:
-            marker = self._get({"pk": f"DELIVERY#{_hashed(record.dedupe_key)}", "sk": "#DELIVERY"})
+        except ConditionFailed as exc:
+            marker = self._get({"pk": f"DELIVERY#{key_hash(record.dedupe_key)}", "sk": "#DELIVERY"})
             if exc.failed_first and marker is not None:
                 raise DuplicateDelivery(marker.get("ticket_id"), marker.get("message_id")) from exc
             raise StoreUnavailable("the ticket changed while the delivery was recorded") from exc
@@ -230,8 +230,8 @@ class DynamoTicketStore:
         except ClientError as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if "ConditionalCheckFailed" in reasons:
-                raise _ConditionFailed(failed_first=reasons[0] == "ConditionalCheckFailed") from exc
-            raise self._translate(exc) from exc
+                raise ConditionFailed(failed_first=reasons[0] == "ConditionalCheckFailed") from exc
+            raise translate_error(exc) from exc
 
     def record_quarantine(self, quarantined: QuarantinedMail) -> None:
         now = utc_now()
@@ -300,7 +300,7 @@ class DynamoTicketStore:
             writes.append({"Put": {"Item": self._audit_item(ticket.id, audit)}})
         try:
             self._transact(writes)
-        except _ConditionFailed as exc:
+        except ConditionFailed as exc:
             raise TicketChanged(ticket.id) from exc
 
     # ---------- reads ----------
@@ -322,7 +322,7 @@ class DynamoTicketStore:
 
     def find_ticket_by_thread(self, thread_ids: list[str]) -> Ticket | None:
         for thread_id in thread_ids:
-            item = self._get({"pk": f"THREAD#{_hashed(thread_id)}", "sk": "#THREAD"})
+            item = self._get({"pk": f"THREAD#{key_hash(thread_id)}", "sk": "#THREAD"})
             if item and item.get("ticket_id"):
                 try:
                     return self.get_ticket(item["ticket_id"])
@@ -396,12 +396,13 @@ class DynamoTicketStore:
         try:
             return getattr(self._client, operation)(**kwargs)
         except ClientError as exc:
-            raise self._translate(exc) from exc
+            raise translate_error(exc) from exc
 
-    @staticmethod
-    def _translate(exc: ClientError) -> Exception:
-        code = exc.response.get("Error", {}).get("Code", "")
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-        if code in _TRANSIENT or any(r in _TRANSIENT for r in reasons):
-            return StoreUnavailable(f"DynamoDB is unavailable ({code})")
-        return RuntimeError(f"DynamoDB rejected the request ({code}: {reasons or ''})")
+
+def translate_error(exc: ClientError) -> Exception:
+    """An AWS error as a domain error: transient ones become StoreUnavailable (retry)."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+    if code in _TRANSIENT or any(r in _TRANSIENT for r in reasons):
+        return StoreUnavailable(f"DynamoDB is unavailable ({code})")
+    return RuntimeError(f"DynamoDB rejected the request ({code}: {reasons or ''})")

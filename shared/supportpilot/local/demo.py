@@ -5,7 +5,7 @@ Samples follow one convention, the same files `sam local invoke -e` takes:
   events/mail/<mail.messageId>.eml.
 - events/receive_webhook/<name>.json is an API Gateway proxy event; the replay re-signs its body
   with the development secrets (signatures carry timestamps that go stale) and POSTs it to the
-  local API over HTTP.
+  local API over HTTP. A GET sample (a platform's endpoint check) is sent as GET with its query.
 """
 
 import json
@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +28,16 @@ from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.local.event_sources import LocalApi, LocalSes, SqsPoller
 from supportpilot.local.stack import DEMO_WEBHOOK_SECRETS, LocalStack, MotoServer, use_local_aws
 from supportpilot.models import Ticket
-from supportpilot.webhooks import sign_form, sign_shopify, sign_stripe, sign_woocommerce
+from supportpilot.webhooks import sign_form, sign_meta, sign_shopify, sign_stripe, sign_woocommerce, sign_x
 
-SIGNATURE_HEADERS = {"x-shopify-hmac-sha256", "x-wc-webhook-signature", "stripe-signature", "x-supportpilot-signature"}
+SIGNATURE_HEADERS = {
+    "x-shopify-hmac-sha256",
+    "x-wc-webhook-signature",
+    "stripe-signature",
+    "x-supportpilot-signature",
+    "x-twitter-webhooks-signature",
+    "x-hub-signature-256",
+}
 
 
 def sign_sample(source: str, raw: bytes, now: int) -> dict[str, str]:
@@ -39,6 +47,8 @@ def sign_sample(source: str, raw: bytes, now: int) -> dict[str, str]:
         "woocommerce": lambda: sign_woocommerce(raw, secret),
         "stripe": lambda: sign_stripe(raw, secret, timestamp=now),
         "form": lambda: sign_form(raw, secret, timestamp=now),
+        "x": lambda: sign_x(raw, secret),
+        "meta": lambda: sign_meta(raw, secret),
     }
     return signers[source]()
 
@@ -67,7 +77,10 @@ class LocalRuntime:
         self.start_event_sources(api_port)
 
     def create_stack(self) -> None:
-        overrides = {"POWERTOOLS_LOG_LEVEL": "WARNING"} if self._quiet else {}
+        # stdout belongs to the board and --json; EMF metrics would print there (no CloudWatch here).
+        overrides = {"POWERTOOLS_METRICS_DISABLED": "true"}
+        if self._quiet:
+            overrides["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         self.stack.create(environment_overrides=overrides)
         _send_function_logs_to_stderr()
 
@@ -103,8 +116,13 @@ class LocalRuntime:
 
     # ---------- feeding ----------
     def replay_samples(self) -> ReplayReport:
+        """Webhooks first, so the shop's orders are on the timelines when the mails about them are
+        enriched; then the mails, in file-name order (angry_1, angry_2, angry_3 ...)."""
         report = ReplayReport()
         events = self.root / "events"
+        for path in sorted((events / "receive_webhook").glob("*.json")):
+            report.webhook_statuses[path.stem] = self.post_sample(json.loads(path.read_text()))
+        self.wait_until_settled()
         for path in sorted((events / "receive_mail").glob("*.json")):
             ses_event = json.loads(path.read_text())
             message_id = ses_event["Records"][0]["ses"]["mail"]["messageId"]
@@ -114,21 +132,23 @@ class LocalRuntime:
                 report.mails_delivered += 1
             else:
                 report.mails_failed += 1
-        for path in sorted((events / "receive_webhook").glob("*.json")):
-            report.webhook_statuses[path.stem] = self.post_sample(json.loads(path.read_text()))
+            self.wait_until_settled()
         return report
 
     def post_sample(self, api_event: dict) -> int:
         assert self.api is not None
+        if api_event["httpMethod"] == "GET":
+            query = urllib.parse.urlencode(api_event.get("queryStringParameters") or {})
+            return self.send("GET", f"{api_event['path']}?{query}", None, api_event.get("headers") or {})
         raw = (api_event.get("body") or "").encode()
         source = api_event["pathParameters"]["source"]
         headers = {k: v for k, v in (api_event.get("headers") or {}).items() if k.lower() not in SIGNATURE_HEADERS}
         headers.update(sign_sample(source, raw, int(time.time())))
-        return self.post(api_event["path"], raw, headers)
+        return self.send("POST", api_event["path"], raw, headers)
 
-    def post(self, path: str, raw: bytes, headers: dict[str, str]) -> int:
+    def send(self, method: str, path: str, raw: bytes | None, headers: dict[str, str]) -> int:
         assert self.api is not None
-        request = urllib.request.Request(f"{self.api.url}{path}", data=raw, headers=headers, method="POST")  # noqa: S310
+        request = urllib.request.Request(f"{self.api.url}{path}", data=raw, headers=headers, method=method)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the local API on loopback)
                 return response.status
@@ -155,6 +175,7 @@ def _send_function_logs_to_stderr() -> None:
 
 
 def ticket_summary(ticket: Ticket) -> dict:
+    routing = ticket.routing
     return {
         "id": ticket.id,
         "channel": ticket.channel.value,
@@ -162,11 +183,15 @@ def ticket_summary(ticket: Ticket) -> dict:
         "category": ticket.triage.category if ticket.triage else None,
         "language": ticket.language,
         "queue": ticket.queue,
+        "priority": ticket.priority,
+        "automation_level": routing.automation_level if routing else None,
+        "reasons": routing.reasons if routing else [],
+        "escalation_state": ticket.escalation.state if ticket.escalation else None,
     }
 
 
 def print_board(tickets: list[Ticket], dead_letters: dict[str, int], out: TextIO) -> None:
-    columns = ("id", "channel", "status", "category", "language", "queue", "needs human", "subject")
+    columns = ("id", "channel", "status", "category", "lang", "queue", "prio", "automation", "escalation", "subject")
     rows = [
         (
             t.id,
@@ -175,8 +200,10 @@ def print_board(tickets: list[Ticket], dead_letters: dict[str, int], out: TextIO
             t.triage.category if t.triage else "-",
             t.language or "-",
             t.queue,
-            ("yes" if t.triage.needs_human else "no") if t.triage else "-",
-            (t.subject[:48] + "...") if len(t.subject) > 51 else t.subject,
+            t.priority or "-",
+            t.routing.automation_level if t.routing else "-",
+            t.escalation.state if t.escalation else "-",
+            (t.subject[:38] + "...") if len(t.subject) > 41 else t.subject,
         )
         for t in tickets
     ]

@@ -46,6 +46,9 @@ DEMO_WEBHOOK_SECRETS = {
     "shopify": "demo-shopify-secret",
     "woocommerce": "demo-woocommerce-secret",
     "stripe": "whsec_demo_stripe_secret",
+    "x": "demo-x-consumer-secret",
+    "meta": "demo-meta-app-secret",
+    "meta_verify_token": "demo-meta-verify-token",
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -182,7 +185,7 @@ class LocalStack:
     # ---------- creation ----------
     def create(self, environment_overrides: dict[str, str] | None = None) -> None:
         """Create the resources, then import every function with its resolved environment."""
-        substitutions = self._create_secrets()
+        substitutions = self._create_secrets() | self._create_state_machines()
         cloudformation = cloudformation_for_moto(self.template, self.parameters, substitutions)
         self._upload_placeholder_code(cloudformation)
         cfn = boto3.client("cloudformation")
@@ -196,29 +199,52 @@ class LocalStack:
         for page in paginator.paginate(StackName=STACK_NAME):
             for summary in page["StackResourceSummaries"]:
                 self.physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
-        self.physical_ids.update(substitutions)
+        self.physical_ids.update({name: values["Ref"] for name, values in substitutions.items()})
         missing = set(cloudformation["Resources"]) - set(self.physical_ids)
         if missing:
             raise RuntimeError(f"moto did not create {sorted(missing)}")
         self._substitute_state_machine_definitions()
+        # What a shop does once after deploying (README): let SES send as the support domain.
+        boto3.client("ses").verify_domain_identity(Domain=self.parameters["SupportDomain"])
         self.environment = self._merged_function_environment() | (environment_overrides or {})
         os.environ.update(self.environment)
         for name, spec in self.template.functions.items():
             self.functions[name] = LocalFunction(spec, self.physical_ids[name], import_handler(spec))
 
-    def _create_secrets(self) -> dict[str, str]:
-        """moto's CloudFormation cannot create secrets: create them here with the demo values."""
+    def _create_secrets(self) -> dict[str, dict[str, str]]:
+        """moto's CloudFormation cannot create secrets: create them here, the webhook secrets with
+        the development values, the others as their template would (empty: features off)."""
         secrets = boto3.client("secretsmanager")
         created = {}
         for logical_id in self.template.logical_ids_of_type("AWS::SecretsManager::Secret"):
-            response = secrets.create_secret(
-                Name=f"{STACK_NAME}-{logical_id}", SecretString=json.dumps(DEMO_WEBHOOK_SECRETS)
+            generated = self.template.resources[logical_id]["Properties"].get("GenerateSecretString", {})
+            value = (
+                json.dumps(DEMO_WEBHOOK_SECRETS)
+                if logical_id == "WebhookSecrets"
+                else generated.get("SecretStringTemplate", "{}")
             )
-            created[logical_id] = response["ARN"]
+            response = secrets.create_secret(Name=f"{STACK_NAME}-{logical_id}", SecretString=value)
+            created[logical_id] = {"Ref": response["ARN"]}
+        return created
+
+    def _create_state_machines(self) -> dict[str, dict[str, str]]:
+        """Created before the stack (functions refer to them) with the raw definition; the
+        substitutions are resolved once the stack's resources exist."""
+        stepfunctions = boto3.client("stepfunctions")
+        created = {}
+        for name, spec in self.template.state_machines.items():
+            response = stepfunctions.create_state_machine(
+                name=f"{STACK_NAME}-{name}",
+                definition=spec.definition,
+                roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-{name}",
+                type="STANDARD",
+            )
+            arn = response["stateMachineArn"]
+            created[name] = {"Ref": arn, "Arn": arn, "Name": arn.rsplit(":", 1)[1]}
         return created
 
     def _substitute_state_machine_definitions(self) -> None:
-        """moto's CloudFormation ignores DefinitionSubstitutions: resolve the `!Ref`s and update."""
+        """Resolve each DefinitionSubstitutions `!Ref` to its physical id and update the definition."""
         stepfunctions = boto3.client("stepfunctions")
         for name, spec in self.template.state_machines.items():
             definition = spec.definition

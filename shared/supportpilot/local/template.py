@@ -15,8 +15,9 @@ from typing import Any
 from cfnlint.decode import decode_str
 
 # Types the local runtime serves itself (API Gateway, event source mappings, SES, async invoke
-# destinations), creates itself (secrets), or that moto neither creates nor evaluates (alarms,
-# bucket policies, permissions). Everything else goes to moto's CloudFormation.
+# destinations), creates itself (secrets; state machines, which moto's CloudFormation reports as
+# created without creating them), or that moto neither creates nor evaluates (alarms, bucket
+# policies, permissions). Everything else goes to moto's CloudFormation.
 NOT_FOR_MOTO = frozenset(
     {
         "AWS::ApiGateway::RestApi",
@@ -28,6 +29,7 @@ NOT_FOR_MOTO = frozenset(
         "AWS::SES::ReceiptRuleSet",
         "AWS::SES::ReceiptRule",
         "AWS::SecretsManager::Secret",
+        "AWS::StepFunctions::StateMachine",
         "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy",
         "AWS::SNS::Subscription",
@@ -184,10 +186,10 @@ class _OfflinePolicies:
 
 
 def cloudformation_for_moto(
-    template: Template, parameters: dict[str, str], substitutions: dict[str, str]
+    template: Template, parameters: dict[str, str], substitutions: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
     """Plain CloudFormation for moto: SAM transformed, code as placeholder S3 objects, types in
-    NOT_FOR_MOTO removed and `Ref`s to `substitutions` replaced by the physical ids given."""
+    NOT_FOR_MOTO removed and references to `substitutions` replaced by the values given."""
     from samtranslator.translator.transform import transform
 
     document = copy.deepcopy(template.document)
@@ -208,10 +210,18 @@ def cloudformation_for_moto(
     return _substitute_refs(translated, substitutions)
 
 
-def _substitute_refs(node: Any, substitutions: dict[str, str]) -> Any:
+def _substitute_refs(node: Any, substitutions: dict[str, dict[str, str]]) -> Any:
+    """Replace `Ref` and `Fn::GetAtt` of resources created outside CloudFormation by their values
+    (`substitutions[logical id]` maps "Ref" and attribute names to values)."""
     if isinstance(node, dict):
         if set(node) == {"Ref"} and node["Ref"] in substitutions:
-            return substitutions[node["Ref"]]
+            return substitutions[node["Ref"]]["Ref"]
+        if set(node) == {"Fn::GetAtt"}:
+            target, attribute = (
+                node["Fn::GetAtt"] if isinstance(node["Fn::GetAtt"], list) else node["Fn::GetAtt"].split(".")
+            )
+            if target in substitutions:
+                return substitutions[target][attribute]
         return {key: _substitute_refs(value, substitutions) for key, value in node.items()}
     if isinstance(node, list):
         return [_substitute_refs(value, substitutions) for value in node]

@@ -413,6 +413,7 @@ def _shopify_tracking(fulfillment: dict[str, Any]) -> dict[str, Any]:
             "company": _text(fulfillment.get("tracking_company"), 128),
             "number": _text(fulfillment.get("tracking_number"), 128),
             "url": _text(fulfillment.get("tracking_url"), 2048),
+            "shipment_status": _text(fulfillment.get("shipment_status"), 64),
         }
     )
 

@@ -1,0 +1,66 @@
+"""EnrichQueue -> customer profile on the ticket -> RouteQueue."""
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from supportpilot.adapters.dynamodb import DynamoTicketStore
+from supportpilot.adapters.sqs import SqsWorkQueue
+from supportpilot.connectors import ConnectorMisconfigured, ShopConnector, connector_from_secret
+from supportpilot.enrich import Enricher
+from supportpilot.envelopes import EnrichRequest
+from supportpilot.profile import VipRule
+from supportpilot.settings import FunctionSettings
+
+
+class Settings(FunctionSettings):
+    table_name: str
+    ticket_retention_days: int = 730
+    route_queue_url: str
+    shop_connector_secret_id: str
+    vip_min_lifetime_value: str = "1000"
+    vip_min_orders: int = 10
+
+
+settings = Settings.from_environment()
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def shop_connector() -> ShopConnector | None:
+    document = parameters.get_secret(settings.shop_connector_secret_id, transform="json", max_age=300)
+    try:
+        return connector_from_secret(document if isinstance(document, dict) else {})
+    except ConnectorMisconfigured as exc:
+        logger.error("live order lookups are off: the shop connector secret is invalid", extra={"problem": str(exc)})
+        return None
+
+
+enricher = Enricher(
+    DynamoTicketStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
+    SqsWorkQueue(boto3.client("sqs"), settings.route_queue_url),
+    VipRule(min_lifetime_value=settings.vip_min_lifetime_value, min_order_count=settings.vip_min_orders),
+    shop_connector,
+)
+
+
+def enrich_record(record: SQSRecord) -> None:
+    request = EnrichRequest.model_validate_json(record.body)
+    profile = enricher.enrich(request)
+    logger.info(
+        "profile built",
+        extra={
+            "ticket_id": request.ticket_id,
+            "contacts_last_7_days": profile.contacts_last_7_days,
+            "vip": profile.vip,
+            "order_data_available": profile.order_data_available,
+        },
+    )
+
+
+@logger.inject_lambda_context
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=enrich_record, processor=processor, context=context)

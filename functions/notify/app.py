@@ -1,0 +1,63 @@
+"""NotifyQueue -> acknowledgements and replies to the customer by SES; alerts to the team's chat.
+
+The escalation workflow publishes team notifications to the SNS topic itself (start, every tier,
+breach); this function adds the optional Slack or Teams post when an escalation starts.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from supportpilot.adapters.notify_store import DynamoNotifyStore
+from supportpilot.adapters.ses_mail import SesMailSender
+from supportpilot.adapters.team_channels import ChatWebhookChannel
+from supportpilot.envelopes import NotifyRequest
+from supportpilot.notify import Notifier
+from supportpilot.settings import FunctionSettings
+
+
+class Settings(FunctionSettings):
+    table_name: str
+    ticket_retention_days: int = 730
+    support_address: str
+    chat_webhook_secret_id: str
+
+
+settings = Settings.from_environment()
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def chat_channels() -> list[ChatWebhookChannel]:
+    """The Slack or Teams incoming webhook in the chat secret ({"slack_webhook_url": ...} or teams)."""
+    document = parameters.get_secret(settings.chat_webhook_secret_id, transform="json", max_age=300)
+    document = document if isinstance(document, dict) else {}
+    return [
+        ChatWebhookChannel(kind, document[f"{kind}_webhook_url"])
+        for kind in ("slack", "teams")
+        if document.get(f"{kind}_webhook_url")
+    ]
+
+
+notifier = Notifier(
+    DynamoNotifyStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
+    SesMailSender(boto3.client("ses")),
+    chat_channels(),
+    settings.support_address,
+)
+
+
+def notify_record(record: SQSRecord) -> None:
+    outcome = notifier.notify(NotifyRequest.model_validate_json(record.body))
+    logger.info(
+        "notification handled",
+        extra={"ticket_id": outcome.ticket_id, "result": outcome.result, "reason": outcome.reason},
+    )
+
+
+@logger.inject_lambda_context
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=notify_record, processor=processor, context=context)

@@ -1,0 +1,82 @@
+"""RouteQueue -> routing decision on the ticket -> escalation and notifications."""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from supportpilot.adapters.dynamodb import DynamoTicketStore
+from supportpilot.adapters.escalation_store import DynamoEscalationStore
+from supportpilot.adapters.sqs import SqsWorkQueue
+from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
+from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
+from supportpilot.envelopes import RouteRequest
+from supportpilot.escalation import EscalationService, SlaPolicy
+from supportpilot.route import Router
+from supportpilot.routing import PolicyProblem, PolicySource
+from supportpilot.settings import FunctionSettings
+
+
+class Settings(FunctionSettings):
+    table_name: str
+    ticket_retention_days: int = 730
+    notify_queue_url: str
+    routing_policy_parameter: str
+    escalation_state_machine_arn: str
+    sla_seconds_p1: int = 900
+    sla_seconds_p2: int = 14_400
+    sla_seconds_p3: int = 86_400
+
+
+settings = Settings.from_environment()
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def report_policy_problem(problem: PolicyProblem) -> None:
+    logger.error("routing policy override rejected; the previous policy stays in force", extra=problem.model_dump())
+    metrics.add_metric(name="RoutingPolicyRejected", unit=MetricUnit.Count, value=1)
+
+
+dynamodb = boto3.client("dynamodb")
+router = Router(
+    DynamoTicketStore(dynamodb, settings.table_name, settings.ticket_retention_days),
+    PolicySource(
+        SsmPolicyOverrides(boto3.client("ssm"), settings.routing_policy_parameter), on_problem=report_policy_problem
+    ),
+    EscalationService(
+        DynamoEscalationStore(dynamodb, settings.table_name),
+        StepFunctionsEscalationWorkflow(boto3.client("stepfunctions"), settings.escalation_state_machine_arn),
+        SlaPolicy(
+            p1_seconds=settings.sla_seconds_p1, p2_seconds=settings.sla_seconds_p2, p3_seconds=settings.sla_seconds_p3
+        ),
+    ),
+    SqsWorkQueue(boto3.client("sqs"), settings.notify_queue_url),
+)
+
+
+def route_record(record: SQSRecord) -> None:
+    request = RouteRequest.model_validate_json(record.body)
+    decision = router.route(request)
+    if decision is None:
+        logger.info("already routed", extra={"ticket_id": request.ticket_id})
+        return
+    metrics.add_metric(name=f"Routed_{decision.automation_level}", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "ticket routed",
+        extra={
+            "ticket_id": request.ticket_id,
+            "queue": decision.queue,
+            "priority": decision.priority,
+            "automation_level": decision.automation_level,
+        },
+    )
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=route_record, processor=processor, context=context)

@@ -35,7 +35,10 @@ class Pipeline:
     def in_process(cls) -> Iterator["Pipeline"]:
         with mock_aws(config=MOTO_CONFIG):
             runtime = LocalRuntime(PROJECT_ROOT)
-            runtime.stack.create(environment_overrides={"POWERTOOLS_LOG_LEVEL": "INFO"})
+            # Re-read the routing-policy override on every ticket, so tests can change it.
+            runtime.stack.create(
+                environment_overrides={"POWERTOOLS_LOG_LEVEL": "INFO", "ROUTING_POLICY_MAX_AGE_SECONDS": "0"}
+            )
             yield cls(runtime)
 
     # ---------- feeding ----------
@@ -86,6 +89,15 @@ class Pipeline:
         matches = [t for t in self.tickets() if fragment.lower() in t.subject.lower()]
         assert len(matches) == 1, f"expected one ticket with {fragment!r}, found {len(matches)}"
         return matches[0]
+
+    def ticket_once(self, ticket_id: str, condition, timeout: float = 10.0) -> Ticket:
+        """The ticket as soon as `condition` holds: escalation executions run in moto's own threads."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ticket = self.store.get_ticket(ticket_id)
+            if condition(ticket) or time.monotonic() > deadline:
+                return ticket
+            time.sleep(0.05)
 
     def inbound_messages(self, ticket_id: str) -> list:
         return [m for m in self.store.messages(ticket_id) if m.direction == "inbound"]

@@ -28,6 +28,7 @@ class Settings(FunctionSettings):
     sla_seconds_p1: int = 900
     sla_seconds_p2: int = 14_400
     sla_seconds_p3: int = 86_400
+    routing_policy_max_age_seconds: float = 60.0
 
 
 settings = Settings.from_environment()
@@ -45,7 +46,9 @@ dynamodb = boto3.client("dynamodb")
 router = Router(
     DynamoTicketStore(dynamodb, settings.table_name, settings.ticket_retention_days),
     PolicySource(
-        SsmPolicyOverrides(boto3.client("ssm"), settings.routing_policy_parameter), on_problem=report_policy_problem
+        SsmPolicyOverrides(boto3.client("ssm"), settings.routing_policy_parameter),
+        on_problem=report_policy_problem,
+        max_age_seconds=settings.routing_policy_max_age_seconds,
     ),
     EscalationService(
         DynamoEscalationStore(dynamodb, settings.table_name),

@@ -48,3 +48,12 @@ def test_machine_mail_and_spam_open_no_tickets_and_replies_join_their_thread(dem
 
 def test_the_demo_reports_its_replay_on_stderr(demo_run):
     assert "replayed" in demo_run.stderr and "202" in demo_run.stderr
+
+
+def test_the_samples_show_every_automation_level_and_waiting_escalations(demo_run):
+    tickets = [json.loads(line) for line in demo_run.stdout.splitlines()]
+    assert {t["automation_level"] for t in tickets} == {"auto_reply", "suggest", "human_now"}
+    assert all(t["reasons"] for t in tickets)
+    escalated = [t for t in tickets if t["automation_level"] != "auto_reply"]
+    assert all(t["escalation_state"] == "waiting" for t in escalated)
+    assert {t["queue"] for t in tickets} >= {"billing", "returns", "technical_support", "privacy", "general"}

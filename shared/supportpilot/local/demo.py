@@ -155,6 +155,15 @@ class LocalRuntime:
         except urllib.error.HTTPError as error:
             return error.code
 
+    def wait_for_escalations(self, timeout: float = 15.0) -> None:
+        """Escalation executions run in moto's threads: wait until each one has reached its wait."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tickets = self.ticket_store().all_tickets()
+            if all(t.escalation for t in tickets if t.routing and t.routing.automation_level != "auto_reply"):
+                return
+            time.sleep(0.1)
+
     # ---------- reading ----------
     def ticket_store(self) -> DynamoTicketStore:
         return DynamoTicketStore(
@@ -239,6 +248,7 @@ def run_demo(project_root: Path, once: bool, as_json: bool, api_port: int, verbo
         try:
             report = runtime.replay_samples()
             runtime.wait_until_settled()
+            runtime.wait_for_escalations()
             tickets = runtime.ticket_store().all_tickets()
             dead_letters = runtime.dead_letters()
             print(

@@ -1,0 +1,208 @@
+"""ingest -> classify -> enrich -> route -> notify and the escalation, end to end on the template's
+resources in moto, driven by the samples in events/ (their dates shifted where a path depends on
+how long ago something happened)."""
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from supportpilot.adapters.escalation_store import DynamoEscalationStore
+from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
+from supportpilot.escalation import EscalationConflict, EscalationService
+from supportpilot.models import Ticket, TicketStatus
+from supportpilot.routing import default_policy
+from tests.conftest import load_event
+
+
+def post_shopify_order(pipeline, sample: str, **changes) -> None:
+    event = load_event(f"receive_webhook/{sample}.json")
+    order = json.loads(event["body"]) | changes
+    headers = {**event["headers"], "X-Shopify-Event-Id": str(uuid.uuid4())}
+    assert pipeline.post_webhook("shopify", json.dumps(order).encode(), headers)["status"] == 202
+
+
+def mail_ticket(pipeline, eml: str) -> Ticket:
+    pipeline.deliver_mail(eml, f"{eml}-{uuid.uuid4().hex[:8]}")
+    pipeline.drain()
+    return max((t for t in pipeline.tickets() if t.channel == "email"), key=lambda t: t.updated_at)
+
+
+def ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def shop(pipeline):
+    """The shop's orders, as its webhooks would have recorded them before the customers wrote."""
+    post_shopify_order(pipeline, "shopify_orders_create_vip")
+    post_shopify_order(pipeline, "shopify_orders_create_kettle")
+    post_shopify_order(pipeline, "shopify_orders_fulfilled")
+    delivered = load_event("receive_webhook/shopify_orders_updated_delivered.json")
+    order = json.loads(delivered["body"])
+    order["fulfillments"][0]["updated_at"] = ago(3)
+    post_shopify_order(pipeline, "shopify_orders_updated_delivered", created_at=ago(6), updated_at=ago(3))
+    pipeline.drain()
+    return pipeline
+
+
+def test_an_order_status_with_known_tracking_is_answered_automatically_and_says_so(shop):
+    ticket = mail_ticket(shop, "order_status_tracking_en")
+    assert ticket.routing is not None and ticket.routing.automation_level == "auto_reply"
+    assert ticket.status == TicketStatus.ROUTED and ticket.escalation is None
+    (reply,) = [m for m in shop.store.messages(ticket.id) if m.direction == "outbound"]
+    assert "3STEST0000000001" in reply.body
+    assert "automated assistant" in reply.body
+    assert ticket.customer_notified is True
+
+
+def test_a_vip_with_a_late_order_goes_to_a_person_now_with_a_coupon_prepared(shop):
+    ticket = mail_ticket(shop, "vip_late_order_nl")
+    routing = ticket.routing
+    assert routing is not None and routing.automation_level == "human_now" and routing.priority == "P1"
+    assert any(reason.startswith("VIP") for reason in routing.reasons)
+    assert routing.suggested_action is not None and routing.suggested_action.kind == "offer_coupon"
+    assert ticket.status == TicketStatus.WAITING_ON_HUMAN
+    ticket = shop.ticket_once(ticket.id, lambda t: t.escalation is not None)
+    assert ticket.escalation is not None and ticket.escalation.state == "waiting"
+
+
+def test_an_angry_third_contact_gets_a_person_now_and_an_empathy_hint(shop):
+    for eml in ("angry_1_en", "angry_2_en"):
+        mail_ticket(shop, eml)
+    ticket = mail_ticket(shop, "angry_3_en")
+    routing = ticket.routing
+    assert ticket.triage is not None and ticket.triage.high_emotional_load
+    assert routing is not None and routing.automation_level == "human_now"
+    assert any("3 contacts in the last 7 days" in reason for reason in routing.reasons)
+    assert routing.empathy_hint
+    assert ticket.profile is not None and ticket.profile.contacts_last_7_days == 3
+
+
+def test_a_return_inside_the_window_is_prepared_for_one_click_approval(shop):
+    ticket = mail_ticket(shop, "return_inside_window_nl")
+    routing = ticket.routing
+    assert routing is not None and routing.automation_level == "suggest" and routing.queue == "returns"
+    assert routing.suggested_action is not None and routing.suggested_action.kind == "approve_return"
+    assert routing.suggested_action.status == "proposed"
+
+
+def test_a_defect_is_handed_to_technical_support_with_its_order(shop):
+    mail_ticket(shop, "html_only_en")
+    ticket = mail_ticket(shop, "reply_with_token_en")  # the customer's follow-up on the same thread
+    routing = ticket.routing
+    assert routing is not None and routing.queue == "technical_support"
+    assert routing.suggested_action is not None and routing.suggested_action.kind == "handoff_technical_support"
+    assert "#1030" in json.dumps(routing.suggested_action.parameters)
+
+
+@pytest.mark.parametrize(
+    ("eml", "queue"), [("privacy_request_nl", "privacy"), ("out_of_scope_en", "general")], ids=["privacy", "oos"]
+)
+def test_privacy_requests_and_unknown_topics_go_to_a_person(shop, eml, queue):
+    ticket = mail_ticket(shop, eml)
+    assert ticket.routing is not None and ticket.routing.automation_level == "human_now"
+    assert ticket.routing.queue == queue
+
+
+def test_a_tweet_becomes_an_escalated_ticket_without_a_mail_to_anyone(shop):
+    assert shop.post_sample("x_mention")["status"] == 200
+    shop.drain()
+    ticket = next(t for t in shop.tickets() if t.channel == "x")
+    ticket = shop.ticket_once(ticket.id, lambda t: t.escalation is not None)
+    assert ticket.routing is not None and ticket.escalation is not None
+    assert ticket.customer_notified is False and "no mail address" in (ticket.customer_notified_reason or "")
+
+
+def test_every_ticket_is_acknowledged_once_even_if_the_request_is_redelivered(shop):
+    ticket = mail_ticket(shop, "privacy_request_nl")
+    notify_queue = shop.stack.physical_id("NotifyQueue")
+    again = {"kind": "acknowledgement", "ticket_id": ticket.id, "message_id": ticket.triaged_message_id}
+    boto3.client("sqs").send_message(QueueUrl=notify_queue, MessageBody=json.dumps(again))
+    shop.drain()
+    outbound = [m for m in shop.store.messages(ticket.id) if m.direction == "outbound"]
+    assert len(outbound) == 1 and shop.store.get_ticket(ticket.id).acknowledged_at is not None
+
+
+def test_a_claim_completes_the_escalation_and_a_second_claim_is_refused(shop):
+    ticket = mail_ticket(shop, "out_of_scope_en")
+    shop.ticket_once(ticket.id, lambda t: t.escalation is not None and t.escalation.state == "waiting")
+    escalations = EscalationService(
+        DynamoEscalationStore(boto3.client("dynamodb"), shop.stack.physical_id("DeskTable")),
+        StepFunctionsEscalationWorkflow(
+            boto3.client("stepfunctions"), shop.stack.physical_id("EscalationStateMachine")
+        ),
+    )
+    assert escalations.claim(ticket.id, "operator-1").state == "claimed"
+    with pytest.raises(EscalationConflict, match="operator-1"):
+        escalations.claim(ticket.id, "operator-2")
+    assert shop.store.get_ticket(ticket.id).escalation.claimed_by == "operator-1"
+
+
+def test_a_failing_mail_channel_ends_in_the_dead_letter_queue_and_the_ticket_says_not_notified(shop):
+    ses = boto3.client("ses")
+    ses.delete_identity(Identity=shop.stack.parameters["SupportDomain"])
+    try:
+        ticket = mail_ticket(shop, "order_status_nl")
+    finally:
+        ses.verify_domain_identity(Domain=shop.stack.parameters["SupportDomain"])
+    assert ticket.customer_notified is False and ticket.customer_notified_reason
+    parked = [json.loads(body) for body in shop.dead_letter_bodies("NotifyDeadLetterQueue")]
+    assert ("acknowledgement", ticket.id) in [(p["kind"], p["ticket_id"]) for p in parked]
+
+
+class _FailingShop(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        return
+
+
+def test_a_shop_platform_that_fails_still_routes_the_ticket_marked_order_data_unavailable(shop):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingShop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secrets = boto3.client("secretsmanager")
+    secret_id = shop.stack.physical_id("ShopConnectorSecret")
+    secrets.put_secret_value(
+        SecretId=secret_id,
+        SecretString=json.dumps(
+            {
+                "platform": "shopify",
+                "base_url": f"http://127.0.0.1:{server.server_address[1]}",
+                "access_token": "shpat_test_0000",
+                "timeout_s": 0.5,
+            }
+        ),
+    )
+    parameters.clear_caches()
+    try:
+        ticket = mail_ticket(shop, "order_status_nl")
+    finally:
+        secrets.put_secret_value(SecretId=secret_id, SecretString='{"platform": ""}')
+        parameters.clear_caches()
+        server.shutdown()
+    assert ticket.profile is not None and ticket.profile.order_data_available is False
+    assert any("order data unavailable: shopify" in note for note in ticket.profile.notes)
+    assert ticket.routing is not None
+
+
+def test_an_invalid_policy_override_keeps_the_previous_policy_and_a_valid_one_takes_over(shop):
+    ssm = boto3.client("ssm")
+    name = shop.stack.environment["ROUTING_POLICY_PARAMETER"]
+    ssm.put_parameter(Name=name, Value='{"version": "not a policy"}', Type="String", Overwrite=True)
+    ticket = mail_ticket(shop, "out_of_scope_en")
+    assert ticket.routing is not None and ticket.routing.policy_version == default_policy().version
+    newer = default_policy().model_copy(update={"version": "2099-01-01.1"})
+    ssm.put_parameter(Name=name, Value=newer.model_dump_json(), Type="String", Overwrite=True)
+    try:
+        ticket = mail_ticket(shop, "out_of_scope_en")
+    finally:
+        ssm.delete_parameter(Name=name)
+    assert ticket.routing is not None and ticket.routing.policy_version == "2099-01-01.1"

@@ -3,22 +3,18 @@
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.connectors import ConnectorMisconfigured, ShopConnector, connector_from_secret
 from supportpilot.enrich import Enricher
 from supportpilot.envelopes import EnrichRequest
+from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.profile import VipRule
-from supportpilot.settings import FunctionSettings
 
 
-class Settings(FunctionSettings):
-    table_name: str
-    ticket_retention_days: int = 730
+class Settings(TableSettings):
     route_queue_url: str
     shop_connector_secret_id: str
     vip_min_lifetime_value: str = "1000"
@@ -27,7 +23,6 @@ class Settings(FunctionSettings):
 
 settings = Settings.from_environment()
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def shop_connector() -> ShopConnector | None:
@@ -61,6 +56,4 @@ def enrich_record(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=enrich_record, processor=processor, context=context)
+handler = sqs_batch_handler(logger, enrich_record)

@@ -2,9 +2,7 @@
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
@@ -12,19 +10,16 @@ from supportpilot.adapters.s3 import S3BlobStore
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.envelopes import IngestWork
 from supportpilot.ingest import Ingestor
-from supportpilot.settings import FunctionSettings
+from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 
 
-class Settings(FunctionSettings):
-    table_name: str
-    ticket_retention_days: int = 730
+class Settings(TableSettings):
     classify_queue_url: str
     support_address: str
 
 
 settings = Settings.from_environment()
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
 ingest_work = TypeAdapter(IngestWork)
 ingestor = Ingestor(
     DynamoTicketStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
@@ -42,6 +37,4 @@ def ingest_record(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=ingest_record, processor=processor, context=context)
+handler = sqs_batch_handler(logger, ingest_record)

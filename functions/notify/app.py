@@ -7,28 +7,23 @@ breach); this function adds the optional Slack or Teams post when an escalation 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.notify_store import DynamoNotifyStore
 from supportpilot.adapters.ses_mail import SesMailSender
 from supportpilot.adapters.team_channels import ChatWebhookChannel
 from supportpilot.envelopes import NotifyRequest
+from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.notify import Notifier
-from supportpilot.settings import FunctionSettings
 
 
-class Settings(FunctionSettings):
-    table_name: str
-    ticket_retention_days: int = 730
+class Settings(TableSettings):
     support_address: str
     chat_webhook_secret_id: str
 
 
 settings = Settings.from_environment()
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def chat_channels() -> list[ChatWebhookChannel]:
@@ -58,6 +53,4 @@ def notify_record(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=notify_record, processor=processor, context=context)
+handler = sqs_batch_handler(logger, notify_record)

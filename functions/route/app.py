@@ -3,9 +3,7 @@
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
@@ -14,14 +12,12 @@ from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.envelopes import RouteRequest
 from supportpilot.escalation import EscalationService, SlaPolicy
+from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.route import Router
 from supportpilot.routing import PolicyProblem, PolicySource
-from supportpilot.settings import FunctionSettings
 
 
-class Settings(FunctionSettings):
-    table_name: str
-    ticket_retention_days: int = 730
+class Settings(TableSettings):
     notify_queue_url: str
     routing_policy_parameter: str
     escalation_state_machine_arn: str
@@ -34,7 +30,6 @@ class Settings(FunctionSettings):
 settings = Settings.from_environment()
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def report_policy_problem(problem: PolicyProblem) -> None:
@@ -79,7 +74,4 @@ def route_record(record: SQSRecord) -> None:
     )
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=route_record, processor=processor, context=context)
+handler = metrics.log_metrics(sqs_batch_handler(logger, route_record))

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: demo test lint bench lock sam-validate clean
+.PHONY: demo test lint bench model lock sam-validate clean
 
 $(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ test: lint
 	$(BIN)/pytest -q $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --out docs/benchmarks.md $(ARGS)
+	$(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)
+
+# The shipped default triage model, from every corpus/seed_*.jsonl (fixed seed: reproducible).
+model: $(STAMP)
+	$(BIN)/python -m supportpilot.triage.training --corpus corpus --out shared/supportpilot/triage/models/default
 
 # `sam validate --lint`, in a virtual environment of its own: SAM CLI pins older boto3 and cfn-lint.
 sam-validate:

@@ -2,28 +2,24 @@
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.classify import Classifier
 from supportpilot.envelopes import ClassifyRequest
-from supportpilot.settings import FunctionSettings
+from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.triage import load_triager
+from supportpilot.triage.interface import DEFAULT_MODEL_DIR
 
 
-class Settings(FunctionSettings):
-    table_name: str
-    ticket_retention_days: int = 730
-    model_dir: str | None = None
+class Settings(TableSettings):
+    model_dir: str = DEFAULT_MODEL_DIR  # a directory written by `supportpilot train`
     enrich_queue_url: str
 
 
 settings = Settings.from_environment()
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
 classifier = Classifier(
     DynamoTicketStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
     load_triager(settings.model_dir),
@@ -48,6 +44,4 @@ def classify_record(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=classify_record, processor=processor, context=context)
+handler = sqs_batch_handler(logger, classify_record)

@@ -6,16 +6,35 @@ from aws_lambda_powertools import Logger
 from supportpilot.envelopes import ClassifyRequest, EnrichRequest
 from supportpilot.models import Actor, AuditEntry, Ticket, TriageResult
 from supportpilot.ports import TicketStore, WorkQueue
-from supportpilot.triage import TriageInput, Triager
+from supportpilot.triage import OUT_OF_SCOPE, TriageInput, Triager
+from supportpilot.triage.interface import REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE
 
 logger = Logger(child=True)
 
 PARSE_WARNING_REASON = "the message could not be read completely: check the raw mail"
+KEPT_TOPIC_REASON = "reply not recognised on its own: kept the ticket's category"
 
 
 def is_triaged(ticket: Ticket, message_id: str) -> bool:
     """Message ids sort by time, so a ticket triaged on this or a later message needs nothing."""
     return ticket.triaged_message_id is not None and ticket.triaged_message_id >= message_id
+
+
+def keep_known_topic(earlier: TriageResult, reply: TriageResult) -> TriageResult:
+    """A reply the model cannot place on its own ("here is the serial number") stays on the topic
+    the ticket already has; its language and emotional load still count."""
+    if reply.category != OUT_OF_SCOPE or earlier.category == OUT_OF_SCOPE:
+        return reply
+    reasons = [r for r in reply.reasons if not r.startswith(REASON_LOW_CONFIDENCE) and r != REASON_OUT_OF_SCOPE]
+    return reply.model_copy(
+        update={
+            "category": earlier.category,
+            "confidence": earlier.confidence,
+            "needs_human": earlier.needs_human or bool(reasons),
+            "reasons": [*reasons, KEPT_TOPIC_REASON] if earlier.needs_human or reasons else reasons,
+            "explanation": f"{KEPT_TOPIC_REASON}; earlier: {earlier.explanation}",
+        }
+    )
 
 
 class Classifier:
@@ -32,6 +51,8 @@ class Classifier:
         result = self._triager.triage(
             TriageInput(subject=message.subject or ticket.subject, body=message.body, channel=ticket.channel.value)
         )
+        if ticket.triage is not None:
+            result = keep_known_topic(ticket.triage, result)
         if message.warnings and PARSE_WARNING_REASON not in result.reasons:
             result = result.model_copy(update={"needs_human": True, "reasons": [*result.reasons, PARSE_WARNING_REASON]})
         audit = AuditEntry(

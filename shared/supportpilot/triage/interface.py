@@ -71,11 +71,14 @@ class Triager(Protocol):
     def triage(self, message: TriageInput) -> TriageResult: ...
 
 
-def load_triager(model_dir: str | None = None) -> Triager:
-    """Return the triager to use. `None` gives the keyword baseline.
+# The model `make model` trains from the seed corpus; it ships in the package (and so the layer).
+DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "models", "default")
 
-    A trained model directory will be accepted here once a loader for it exists; until then any
-    directory is rejected with a ValueError rather than silently falling back to the baseline.
+
+def load_triager(model_dir: str | None = None) -> Triager:
+    """Return the triager to use. `None` gives the keyword baseline; a directory holding `model.json`
+    gives a `TrainedTriager`. Anything else is rejected with a ValueError rather than silently falling
+    back to the baseline.
     """
     if model_dir is None:
         from supportpilot.triage.keyword_baseline import KeywordBaselineTriager
@@ -85,10 +88,11 @@ def load_triager(model_dir: str | None = None) -> Triager:
         raise ValueError("model_dir must be a directory path, or None for the keyword baseline")
     if not os.path.isdir(model_dir):
         raise ValueError(f"triage model directory not found: {model_dir!r}")
-    raise ValueError(
-        f"unrecognised triage model directory: {model_dir!r} (no loader for trained models yet; "
-        "pass None for the keyword baseline)"
-    )
+    if os.path.isfile(os.path.join(model_dir, "model.json")):
+        from supportpilot.triage.linear_model import TrainedTriager
+
+        return TrainedTriager(model_dir)
+    raise ValueError(f"unrecognised triage model directory: {model_dir!r} (no model.json in it)")
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")

@@ -1,0 +1,149 @@
+"""Triage benchmark: accuracy on public data sets, novelty, speed and size of the served model.
+
+    .venv/bin/python -m bench.triage_bench [--model DIR] [--out FILE]
+
+- banking77: `train_model` on train.csv (its own stratified 20% holdout for the threshold, then refitted
+  on all of train.csv, as `supportpilot train --refit`), closed-set accuracy of the pure-Python scorer on test.csv;
+- clinc150: trained on train, threshold on the in-scope validation split only (>= 95% kept), then
+  in-scope accuracy and out-of-scope recall on test + oos_test;
+- warm p50 of `TrainedTriager.triage` per message over the seed corpus, with the default model;
+- cold start: a fresh process that imports the triage package, loads the model and triages one message;
+- artifact size of the model directory.
+
+Data sets come from ../shared/data; a missing one is reported as skipped, not failed.
+"""
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from supportpilot.triage.interface import OUT_OF_SCOPE, TriageInput
+from supportpilot.triage.linear_model import TrainedTriager
+from supportpilot.triage.training import Example, evaluate_model, read_corpus, train_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+DEFAULT_MODEL = ROOT / "shared" / "supportpilot" / "triage" / "models" / "default"
+COLD_RUNS = 5
+COLD_CODE = (
+    "from supportpilot.triage import load_triager, TriageInput; "
+    "load_triager({model!r}).triage(TriageInput(subject='Bestelling', body='Waar blijft mijn pakket?'))"
+)
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def banking77() -> dict[str, float] | str:
+    folder = DATA / "banking77"
+    if not folder.is_dir():
+        return f"skipped: {folder} not found"
+
+    def rows(split: str) -> list[Example]:
+        with (folder / f"{split}.csv").open(encoding="utf-8", newline="") as handle:
+            return [Example(row["text"], row["category"]) for row in csv.DictReader(handle)]
+
+    trained = train_model(rows("train"), refit=True, progress=_progress)
+    report = evaluate_model(trained, rows("test"))
+    return {"accuracy": report["closed_set_accuracy"], "features": len(trained.features)}
+
+
+def clinc150() -> dict[str, float] | str:
+    path = DATA / "clinc150" / "data_full.json"
+    if not path.is_file():
+        return f"skipped: {path} not found"
+    data = json.loads(path.read_text(encoding="utf-8"))
+
+    def rows(*splits: str) -> list[Example]:
+        return [
+            Example(text, OUT_OF_SCOPE if label == "oos" else label) for split in splits for text, label in data[split]
+        ]
+
+    trained = train_model(rows("train"), validation=rows("val"), progress=_progress)
+    report = evaluate_model(trained, rows("test", "oos_test"))
+    return {
+        "in_scope_accuracy": report["closed_set_accuracy"],
+        "in_scope_kept": report["in_scope_kept"],
+        "out_of_scope_recall": report["out_of_scope_recall"],
+    }
+
+
+def warm_p50_ms(model_dir: Path) -> float:
+    triager = TrainedTriager(model_dir)
+    messages = [TriageInput(body=example.text) for example in read_corpus(ROOT / "corpus")]
+    for message in messages[:50]:
+        triager.triage(message)
+    timings = []
+    for message in messages:
+        start = time.perf_counter_ns()
+        triager.triage(message)
+        timings.append(time.perf_counter_ns() - start)
+    return statistics.median(timings) / 1e6
+
+
+def cold_start_ms(code: str) -> float:
+    timings = []
+    for _ in range(COLD_RUNS):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
+
+
+def artifact_mb(model_dir: Path) -> float:
+    return sum(path.stat().st_size for path in model_dir.iterdir()) / 1e6
+
+
+def _figure(result: dict[str, float] | str, key: str) -> str:
+    return result if isinstance(result, str) else f"{result[key]:.3f}"
+
+
+def table(model_dir: Path) -> str:
+    bank, clinc = banking77(), clinc150()
+    cold = cold_start_ms(COLD_CODE.format(model=str(model_dir)))
+    floor = cold_start_ms("pass")
+    rows = [
+        ("banking77 accuracy (train.csv -> test.csv)", ">= 0.93", _figure(bank, "accuracy")),
+        ("clinc150 in-scope accuracy", ">= 0.94", _figure(clinc, "in_scope_accuracy")),
+        (
+            "clinc150 out-of-scope recall at >= 95% in-scope kept (validation)",
+            ">= 0.85",
+            _figure(clinc, "out_of_scope_recall"),
+        ),
+        ("clinc150 in-scope kept on test", "~0.95", _figure(clinc, "in_scope_kept")),
+        ("one message, warm, p50 (seed corpus, default model)", "<= 0.2 ms", f"{warm_p50_ms(model_dir):.3f} ms"),
+        (
+            "cold start: import + load model + first triage, fresh process",
+            "<= 150 ms",
+            f"{cold:.0f} ms ({floor:.0f} ms of it `python -c pass`)",
+        ),
+        ("default model artifact", "<= 10 MB", f"{artifact_mb(model_dir):.2f} MB"),
+    ]
+    lines = ["| what | target | this project |", "|---|---|---|"]
+    lines += [f"| {what} | {target} | {figure} |" for what, target, figure in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model directory (default: shipped model)")
+    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    args = parser.parse_args(argv)
+    if not (args.model / "model.json").is_file():
+        print(f"bench: no model at {args.model}; run `make model` first", file=sys.stderr)
+        return 2
+    result = f"`.venv/bin/python -m bench.triage_bench`\n\n{table(args.model)}\n"
+    print(result)
+    if args.out:
+        args.out.write_text(result, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

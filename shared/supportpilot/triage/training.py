@@ -1,0 +1,471 @@
+"""Train and evaluate the linear triage model. scikit-learn, numpy and scipy are needed here only.
+
+Hashed word and char_wb n-grams (see `linear_model`) -> sublinear TF-IDF per block, L2 -> multinomial
+LogisticRegression. A stratified holdout gives the reported metrics and the novelty threshold: the
+probability that keeps ~95% of in-scope holdout messages. Rows labelled `out_of_scope` are no class
+of their own; they only measure how many the threshold sends to a person.
+
+Parameters are rounded to float32 before they are measured and exported, so scikit-learn and the
+pure-Python scorer use the very same numbers; `float32_max_proba_change` in the metrics records what
+that rounding moved.
+
+`python -m supportpilot.triage.training --corpus corpus --out DIR` trains from every
+`seed_*.jsonl` in a corpus directory (what `make model` runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supportpilot.triage.interface import OUT_OF_SCOPE
+from supportpilot.triage.linear_model import (
+    DEFAULT_BLOCKS,
+    MODEL_FILE,
+    FeatureBlock,
+    LinearModel,
+    hashed_counts,
+)
+
+Progress = Callable[[str], None]
+
+DEFAULT_NAME = "supportpilot-linear"
+DEFAULT_HOLDOUT = 0.2
+DEFAULT_SEED = 20260
+DEFAULT_C = 20.0
+DEFAULT_MIN_DF = 2
+IN_SCOPE_KEPT = 0.95
+PROGRESS_EVERY = 5_000
+CORPUS_PATTERN = "seed_*.jsonl"
+
+
+class TrainingError(ValueError):
+    """Bad training input or output location; the message names the problem and never quotes row text."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    language: str | None = None
+
+
+def _decode(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TrainingError(f"data file not found: {path}") from None
+    except IsADirectoryError:
+        raise TrainingError(f"data file is a directory: {path}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise TrainingError(f"{path} is not UTF-8 text (undecodable byte at offset {error.start})") from None
+
+
+def _json_rows(path: Path, text: str, strict: bool) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            if strict:
+                raise TrainingError(f"{path} line {number}: not a JSON object")
+            continue  # a corpus file still being written may end in a partial line
+        rows.append(row)
+    return rows
+
+
+def _csv_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise TrainingError(f"{path}: not valid CSV ({error})") from None
+
+
+def read_examples(
+    path: str | Path, text_column: str, label_column: str, *, strict: bool = True, language_column: str = "language"
+) -> list[Example]:
+    """Rows of a CSV or JSONL file as examples; raises TrainingError on anything a model cannot be trained from."""
+    path = Path(path)
+    text = _decode(path)
+    rows = _csv_rows(path, text) if path.suffix.lower() == ".csv" else _json_rows(path, text, strict)
+    if not rows:
+        raise TrainingError(f"{path} holds no rows")
+    for column in (text_column, label_column):
+        if column not in rows[0]:
+            available = ", ".join(sorted(str(key) for key in rows[0])) or "none"
+            raise TrainingError(f"{path}: column {column!r} not found (columns: {available})")
+    examples = []
+    for number, row in enumerate(rows, start=1):
+        text_value, label_value = row.get(text_column), row.get(label_column)
+        if not isinstance(text_value, str) or not text_value.strip():
+            raise TrainingError(f"{path} row {number}: empty text in column {text_column!r}")
+        if label_value is None or not str(label_value).strip():
+            raise TrainingError(f"{path} row {number}: empty label in column {label_column!r}")
+        language = row.get(language_column)
+        examples.append(Example(text_value, str(label_value).strip(), language if isinstance(language, str) else None))
+    return examples
+
+
+def read_corpus(directory: str | Path) -> list[Example]:
+    """Every `seed_*.jsonl` of a corpus directory, in name order; partial last lines are skipped."""
+    files = sorted(Path(directory).glob(CORPUS_PATTERN))
+    if not files:
+        raise TrainingError(f"no {CORPUS_PATTERN} files in {directory}")
+    return [example for file in files for example in read_examples(file, "text", "label", strict=False)]
+
+
+def check_labels(examples: Sequence[Example]) -> list[str]:
+    labels = sorted({example.label for example in examples if example.label != OUT_OF_SCOPE})
+    if len(labels) < 2:
+        raise TrainingError(f"need at least two labels to train (found {len(labels)}: {', '.join(labels) or 'none'})")
+    return labels
+
+
+def split_holdout(examples: Sequence[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """Stratified split: per label, a seeded shuffle and `fraction` to the holdout; every label keeps a training row."""
+    by_label: dict[str, list[Example]] = {}
+    for example in examples:
+        by_label.setdefault(example.label, []).append(example)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible split, not a secret
+    train, holdout = [], []
+    for label in sorted(by_label):
+        group = list(by_label[label])
+        rng.shuffle(group)
+        size = len(group) if label == OUT_OF_SCOPE else min(round(len(group) * fraction), len(group) - 1)
+        holdout += group[:size]
+        train += group[size:]
+    return train, holdout
+
+
+def featurise(texts: Sequence[str], blocks: Sequence[FeatureBlock], progress: Progress | None = None) -> list:
+    counts = []
+    for number, text in enumerate(texts, start=1):
+        counts.append(hashed_counts(text, blocks))
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(f"featurised {number}/{len(texts)} rows")
+    return counts
+
+
+class FittedPipeline:
+    """The scikit-learn side: kept buckets per block, one TfidfTransformer per block, the classifier."""
+
+    def __init__(self, blocks: Sequence[FeatureBlock], min_df: int, c: float, seed: int):
+        self.blocks, self.min_df, self.c, self.seed = tuple(blocks), min_df, c, seed
+
+    def fit(self, counts: list, labels: Sequence[str]) -> FittedPipeline:
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
+
+        self.kept = []
+        for block in range(len(self.blocks)):
+            df = Counter(index for row in counts for index in row[block])
+            self.kept.append(sorted(index for index, seen in df.items() if seen >= self.min_df))
+        self.columns = [{index: column for column, index in enumerate(kept)} for kept in self.kept]
+        self.tfidfs = []
+        for block in range(len(self.blocks)):
+            tfidf = TfidfTransformer(sublinear_tf=True, norm="l2").fit(self._counts_matrix(counts, block))
+            tfidf.idf_ = tfidf.idf_.astype(np.float32).astype(np.float64)
+            self.tfidfs.append(tfidf)
+        self.classifier = LogisticRegression(C=self.c, max_iter=2000, random_state=self.seed)
+        self.classifier.fit(self.transform(counts), list(labels))
+        return self
+
+    def round_to_float32(self) -> None:
+        import numpy as np
+
+        self.classifier.coef_ = self.classifier.coef_.astype(np.float32).astype(np.float64)
+        self.classifier.intercept_ = self.classifier.intercept_.astype(np.float32).astype(np.float64)
+
+    def _counts_matrix(self, counts: list, block: int):
+        from scipy.sparse import csr_matrix
+
+        columns = self.columns[block]
+        indptr, indices, data = [0], [], []
+        for row in counts:
+            kept = sorted((columns[index], count) for index, count in row[block].items() if index in columns)
+            indices += [column for column, _ in kept]
+            data += [float(count) for _, count in kept]
+            indptr.append(len(indices))
+        return csr_matrix((data, indices, indptr), shape=(len(counts), len(columns)), dtype=float)
+
+    def transform(self, counts: list):
+        from scipy.sparse import hstack
+
+        parts = [tfidf.transform(self._counts_matrix(counts, block)) for block, tfidf in enumerate(self.tfidfs)]
+        return hstack(parts, format="csr")
+
+    def predict_proba(self, counts: list):
+        return self.classifier.predict_proba(self.transform(counts))
+
+    def export(self, meta: dict[str, Any], threshold: float) -> LinearModel:
+        import numpy as np
+
+        coef, intercept = self.classifier.coef_, self.classifier.intercept_
+        if coef.shape[0] == 1:  # binary: softmax([0, d]) equals scikit-learn's [1 - sigmoid(d), sigmoid(d)]
+            coef = np.vstack([np.zeros_like(coef), coef])
+            intercept = np.concatenate([[0.0], intercept])
+        features = np.concatenate([np.asarray(kept, dtype=np.int64) for kept in self.kept])  # global, ascending
+        idf = np.concatenate([tfidf.idf_ for tfidf in self.tfidfs])
+        return LinearModel(
+            meta=meta,
+            labels=[str(label) for label in self.classifier.classes_],
+            blocks=self.blocks,
+            features=_array("I", features.astype("<u4")),
+            idf=_array("f", idf.astype("<f4")),
+            coef=_array("f", np.ascontiguousarray(coef.T, dtype="<f4")),
+            intercept=[float(value) for value in intercept],
+            threshold=threshold,
+        )
+
+
+def _array(typecode: str, values) -> Any:
+    from array import array
+
+    result = array(typecode)
+    result.frombytes(values.tobytes())
+    if sys.byteorder == "big":
+        result.byteswap()
+    return result
+
+
+def novelty_threshold(top_probabilities: Sequence[float], keep: float = IN_SCOPE_KEPT) -> float:
+    """The highest probability that still keeps at least `keep` of these in-scope messages."""
+    ranked = sorted(top_probabilities, reverse=True)
+    kept = min(len(ranked), max(1, math.ceil(round(keep * len(ranked), 9))))
+    return float(ranked[kept - 1])
+
+
+def data_digest(examples: Sequence[Example]) -> str:
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(f"{example.label}\x1f{example.text}\x1e".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def data_counts(examples: Sequence[Example]) -> dict[str, Any]:
+    return {
+        "rows": len(examples),
+        "per_label": dict(sorted(Counter(example.label for example in examples).items())),
+        "per_language": dict(sorted(Counter(example.language or "unknown" for example in examples).items())),
+    }
+
+
+def train_model(
+    examples: Sequence[Example],
+    *,
+    name: str = DEFAULT_NAME,
+    holdout: float = DEFAULT_HOLDOUT,
+    seed: int = DEFAULT_SEED,
+    c: float = DEFAULT_C,
+    min_df: int = DEFAULT_MIN_DF,
+    blocks: Sequence[FeatureBlock] = DEFAULT_BLOCKS,
+    validation: Sequence[Example] | None = None,
+    refit: bool = False,
+    progress: Progress | None = None,
+) -> LinearModel:
+    """Fit on the training part, calibrate the novelty threshold and measure on the holdout, export.
+
+    With `validation` (an official validation split), all `examples` train and the validation rows
+    give the threshold and the metrics instead of a holdout. With `refit`, the exported model is fitted
+    again, same settings and threshold, on training and holdout rows together: more data, but the
+    metrics then describe its slightly smaller sibling.
+    """
+
+    if not 0 < holdout < 1:
+        raise TrainingError("holdout must be a fraction between 0 and 1")
+    check_labels(examples)
+    train, held = split_holdout(examples, holdout, seed) if validation is None else (list(examples), list(validation))
+    in_scope_held = [example for example in held if example.label != OUT_OF_SCOPE]
+    train = [example for example in train if example.label != OUT_OF_SCOPE]
+    if not in_scope_held:
+        raise TrainingError("too few rows for a holdout: need at least two rows of some label")
+    say = progress or (lambda _: None)
+    say(f"featurising {len(train)} training and {len(held)} holdout rows")
+    train_counts = featurise([example.text for example in train], blocks, progress)
+    held_counts = featurise([example.text for example in held], blocks, progress)
+    say("fitting")
+    pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts, [example.label for example in train])
+    metrics, threshold = _measure(pipeline, held, held_counts)
+    meta = {
+        "name": name,
+        "version": f"1.{data_digest(examples)[:12]}",
+        "features": {
+            "normalise": "fold_text, own text of mails, <url> <email> <amount> <order> <num>",
+            "hash": "crc32(utf-8 n-gram, block number) % buckets",
+            "tf": "1 + ln(count)",
+            "norm": "l2 per block",
+            "min_df": min_df,
+        },
+        "training": {
+            "seed": seed,
+            "holdout": holdout if validation is None else "validation split",
+            "classifier": f"LogisticRegression(C={c}, lbfgs, multinomial)",
+            "data": data_counts(examples),
+            "trained_on": data_counts(train + in_scope_held if refit else train),
+            "refit_on_holdout": refit,
+        },
+        "metrics": metrics,
+    }
+    say(f"holdout accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}")
+    if refit:
+        say("refitting on all rows")
+        in_scope_counts = [
+            counts for counts, example in zip(held_counts, held, strict=True) if example.label != OUT_OF_SCOPE
+        ]
+        every = train + in_scope_held
+        pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts + in_scope_counts, [e.label for e in every])
+        pipeline.round_to_float32()
+    return pipeline.export(meta, threshold)
+
+
+def _measure(pipeline: FittedPipeline, held: Sequence[Example], held_counts: list) -> tuple[dict[str, Any], float]:
+    """Round the pipeline to float32, then the holdout metrics and the novelty threshold of in-scope rows."""
+    import numpy as np
+
+    before = pipeline.predict_proba(held_counts)
+    pipeline.round_to_float32()
+    probabilities = pipeline.predict_proba(held_counts)
+    classes = list(pipeline.classifier.classes_)
+    in_scope = np.array([example.label != OUT_OF_SCOPE for example in held])
+    top = probabilities.max(axis=1)
+    threshold = novelty_threshold(top[in_scope].tolist())
+    predicted = [classes[index] for index in probabilities.argmax(axis=1)]
+    metrics = {
+        "holdout_rows": len(held),
+        "threshold_keeps": IN_SCOPE_KEPT,
+        **closed_set_metrics(
+            [example.label for example, keep in zip(held, in_scope, strict=True) if keep],
+            [label for label, keep in zip(predicted, in_scope, strict=True) if keep],
+        ),
+        "in_scope_kept": float((top[in_scope] >= threshold).mean()),
+        "float32_max_proba_change": float(np.abs(probabilities - before).max()),
+    }
+    if not in_scope.all():
+        metrics["out_of_scope_rows"] = int((~in_scope).sum())
+        metrics["out_of_scope_recall"] = float((top[~in_scope] < threshold).mean())
+    return metrics, threshold
+
+
+def closed_set_metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro F1, per-label precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    labels = sorted(set(truth) | set(predicted))
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)),
+        "per_label": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        },
+        "confusion_matrix": {
+            "labels": labels,
+            "matrix": confusion_matrix(truth, predicted, labels=labels).tolist(),
+        },
+    }
+
+
+def evaluate_model(model: LinearModel, examples: Sequence[Example], progress: Progress | None = None) -> dict[str, Any]:
+    """Metrics of the served decision (below the threshold -> out_of_scope), scored by the pure-Python model."""
+    truth, decided, closed = [], [], []
+    kept_in_scope = in_scope = rejected_oos = oos = 0
+    for number, example in enumerate(examples, start=1):
+        probabilities = model.predict_proba(example.text)
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        confident = probabilities[best] >= model.threshold
+        truth.append(example.label)
+        decided.append(model.labels[best] if confident else OUT_OF_SCOPE)
+        if example.label == OUT_OF_SCOPE:
+            oos += 1
+            rejected_oos += not confident
+        else:
+            in_scope += 1
+            kept_in_scope += confident
+            closed.append(model.labels[best] == example.label)
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(f"scored {number}/{len(examples)} rows")
+    report: dict[str, Any] = {
+        "model": {"name": model.meta.get("name"), "version": model.meta.get("version")},
+        "rows": len(examples),
+        "threshold": model.threshold,
+        **closed_set_metrics(truth, decided),
+    }
+    if in_scope:
+        report["closed_set_accuracy"] = sum(closed) / in_scope
+        report["in_scope_kept"] = kept_in_scope / in_scope
+    if oos:
+        report["out_of_scope_recall"] = rejected_oos / oos
+    return report
+
+
+def write_model(model: LinearModel, out: str | Path) -> Path:
+    """Write to a temporary sibling directory, then rename: a failed run never leaves a partial model."""
+    out = Path(out).resolve()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MODEL_FILE).is_file())):
+        raise TrainingError(f"output {out} exists and is not a model directory; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save(staging)
+        os.chmod(staging, 0o755)  # noqa: S103 - a model directory is meant to be read by everyone
+        if out.exists():
+            previous = out.with_name(f".{out.name}.old-{uuid.uuid4().hex}")
+            out.rename(previous)
+            staging.rename(out)
+            shutil.rmtree(previous)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _stderr(message: str) -> None:
+    print(f"train: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the default triage model from a seed corpus directory")
+    parser.add_argument("--corpus", type=Path, required=True, help=f"directory holding {CORPUS_PATTERN}")
+    parser.add_argument("--out", type=Path, required=True, help="model directory to (re)write")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+    try:
+        examples = read_corpus(args.corpus)
+        _stderr(f"{len(examples)} rows from {args.corpus}")
+        model = train_model(examples, name="supportpilot-default", seed=args.seed, progress=_stderr)
+        out = write_model(model, args.out)
+    except TrainingError as error:
+        print(f"train: error: {error}", file=sys.stderr)
+        return 2
+    _stderr(f"wrote {out}")
+    print(json.dumps({"version": model.meta["version"], **model.meta["metrics"]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+from supportpilot.classify import KEPT_TOPIC_REASON, keep_known_topic
+from supportpilot.models import TriageResult
+
+
+def result(category: str, needs_human: bool = False, reasons: tuple[str, ...] = (), load: float = 0.1) -> TriageResult:
+    return TriageResult(
+        category=category,
+        confidence=0.9 if category != "out_of_scope" else 0.3,
+        language="en",
+        emotional_load=load,
+        high_emotional_load=load >= 0.6,
+        needs_human=needs_human,
+        reasons=list(reasons),
+        model_name="test",
+        model_version="1",
+    )
+
+
+def test_a_reply_the_model_cannot_place_keeps_the_tickets_topic_and_its_own_load():
+    earlier = result("product_defect")
+    reply = result("out_of_scope", True, ("low confidence: 0.30", "high emotional load"), load=0.8)
+    kept = keep_known_topic(earlier, reply)
+    assert kept.category == "product_defect" and kept.confidence == 0.9
+    assert kept.high_emotional_load and kept.needs_human
+    assert kept.reasons == ["high emotional load", KEPT_TOPIC_REASON]
+
+
+def test_a_calm_reply_on_a_known_topic_needs_no_person_for_being_short():
+    kept = keep_known_topic(result("product_defect"), result("out_of_scope", True, ("low confidence: 0.30",)))
+    assert kept.category == "product_defect" and not kept.needs_human
+
+
+def test_a_reply_with_its_own_topic_and_an_unknown_ticket_are_left_alone():
+    refund = result("refund")
+    assert keep_known_topic(result("product_defect"), refund) is refund
+    unknown = result("out_of_scope", True, ("low confidence: 0.20",))
+    assert keep_known_topic(result("out_of_scope", True), unknown) is unknown

@@ -1,0 +1,173 @@
+"""`supportpilot train / evaluate / triage`: what a user sees on good and bad input."""
+
+import csv
+import json
+import random
+
+import pytest
+
+pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
+
+from supportpilot.cli import main
+
+PHRASES = {
+    "refund": ["ik wil mijn geld terug", "when do I get my refund", "graag terugbetaling", "money back please"],
+    "order_status": ["waar is mijn pakket", "where is my order", "wanneer wordt het bezorgd", "tracking code please"],
+    "account": ["ik kan niet inloggen", "password reset does not work", "wachtwoord vergeten", "change my email"],
+}
+
+
+def _rows(count: int = 90) -> list[dict[str, str]]:
+    rng = random.Random(3)
+    rows = []
+    for number in range(count):
+        label = sorted(PHRASES)[number % len(PHRASES)]
+        rows.append({"message": f"{rng.choice(PHRASES[label])} order {10000 + number}", "topic": label})
+    return rows
+
+
+def _write_csv(path, rows, encoding="utf-8"):
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def _train(data, out):
+    return main(
+        ["train", "--data", str(data), "--text-column", "message", "--label-column", "topic", "--out", str(out)]
+    )
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    out = tmp_path / "model"
+    assert _train(_write_csv(tmp_path / "history.csv", _rows()), out) == 0
+    return out
+
+
+def test_train_writes_a_model_and_prints_its_metrics(tmp_path, capsys):
+    model_dir = tmp_path / "model"
+
+    assert _train(_write_csv(tmp_path / "history.csv", _rows()), model_dir) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    assert sorted(path.name for path in model_dir.iterdir()) == ["model.json", "weights.bin"]
+    assert printed["accuracy"] == 1.0
+    assert json.loads((model_dir / "model.json").read_text())["labels"] == ["account", "order_status", "refund"]
+
+
+def test_train_reads_jsonl_and_reports_progress_on_stderr(tmp_path, capsys):
+    assert _train(_write_jsonl(tmp_path / "history.jsonl", _rows()), tmp_path / "model") == 0
+
+    assert "supportpilot train: read 90 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("rows", "encoding", "problem"),
+    [
+        ([{"text": "waar is mijn pakket", "topic": "order_status"}], "utf-8", "column 'message' not found"),
+        ([{"message": "waar is mijn pakket", "topic": "order_status"}] * 5, "utf-8", "at least two labels"),
+        ([{"message": "", "topic": "refund"}, {"message": "x", "topic": "account"}], "utf-8", "row 1: empty text"),
+        ([{"message": "geld terug \u20ac 12,50", "topic": "refund"}] * 3, "cp1252", "is not UTF-8 text"),
+    ],
+    ids=["missing column", "one label", "empty text", "unreadable encoding"],
+)
+def test_train_refuses_bad_data_without_writing_a_model(tmp_path, capsys, rows, encoding, problem):
+    out = tmp_path / "model"
+
+    exit_code = _train(_write_csv(tmp_path / "bad.csv", rows, encoding), out)
+
+    assert exit_code != 0
+    assert problem in capsys.readouterr().err
+    assert not out.exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["bad.csv"]  # no staging directory left behind
+
+
+def test_train_reports_a_missing_file(tmp_path, capsys):
+    assert _train(tmp_path / "nowhere.csv", tmp_path / "model") != 0
+    assert "data file not found" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
+
+
+def test_failed_retrain_keeps_the_previous_model(model_dir, tmp_path, capsys):
+    before = (model_dir / "weights.bin").read_bytes()
+
+    assert _train(_write_csv(tmp_path / "bad.csv", [{"message": "x", "topic": "refund"}] * 3), model_dir) != 0
+    assert (model_dir / "weights.bin").read_bytes() == before
+
+
+def test_evaluate_prints_metrics_per_label_and_the_confusion_matrix(model_dir, tmp_path, capsys):
+    data = _write_jsonl(tmp_path / "test.jsonl", _rows(30))
+    capsys.readouterr()
+
+    exit_code = main(
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(data),
+            "--text-column",
+            "message",
+            "--label-column",
+            "topic",
+        ]
+    )
+
+    report = json.loads(capsys.readouterr().out)
+    assert exit_code == 0
+    assert {"accuracy", "macro_f1", "per_label", "confusion_matrix"} <= set(report)
+    assert set(report["per_label"]["refund"]) == {"precision", "recall", "f1", "support"}
+    assert report["confusion_matrix"]["labels"][0] == "account"
+
+
+def test_triage_writes_one_result_per_line_in_input_order(model_dir, tmp_path, capsys):
+    messages = tmp_path / "inbox.jsonl"
+    messages.write_text(
+        '{"subject": "Waar is mijn pakket?", "body": "order 12345"}\n'
+        "not json\n"
+        '{"subject": "", "body": "", "channel": "email"}\n',
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    exit_code = main(["triage", "--model", str(model_dir), str(messages)])
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert exit_code == 1  # one line was not a message
+    assert lines[0]["category"] == "order_status"
+    assert lines[1] == {"error": "line 2: not a JSON message object"}
+    assert lines[2]["needs_human"] is True and lines[2]["reasons"] == ["no text to classify"]
+
+
+def test_train_with_refit_fits_the_exported_model_on_every_row(tmp_path):
+    out = tmp_path / "model"
+
+    data = _write_csv(tmp_path / "history.csv", _rows())
+
+    exit_code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--text-column",
+            "message",
+            "--label-column",
+            "topic",
+            "--out",
+            str(out),
+            "--refit",
+        ]
+    )
+
+    training = json.loads((out / "model.json").read_text())["training"]
+    assert exit_code == 0
+    assert training["refit_on_holdout"] is True
+    assert training["trained_on"]["rows"] == 90

@@ -1,0 +1,110 @@
+"""The pure-Python scorer gives scikit-learn's own labels and scores (within 1e-6) on a whole test set."""
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
+
+from supportpilot.triage.linear_model import DEFAULT_BLOCKS, LinearModel, softmax
+from supportpilot.triage.training import DEFAULT_MIN_DF, FittedPipeline, featurise
+
+BANKING77 = Path(__file__).resolve().parents[4] / "shared" / "data" / "banking77"
+TOLERANCE = 1e-6
+
+
+def _banking77(split: str, labels: set[str], limit: int) -> tuple[list[str], list[str]]:
+    with (BANKING77 / f"{split}.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["category"] in labels]
+    rows = random.Random(7).sample(rows, min(limit, len(rows)))
+    return [row["text"] for row in rows], [row["category"] for row in rows]
+
+
+def _generated(count: int, seed: int) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    topics = {
+        "refund": ["geld terug", "terugbetaling", "refund", "money back", "creditnota"],
+        "order_status": ["waar is mijn pakket", "track and trace", "where is my order", "wanneer komt", "tracking"],
+    }
+    fillers = ["hoi", "hello", "bestelling", "order", "vandaag", "please", "graag", "snel", "thanks", "groet"]
+    texts, labels = [], []
+    for _ in range(count):
+        label = rng.choice(sorted(topics))
+        words = [*rng.sample(fillers, 4), rng.choice(topics[label]), f"#{rng.randint(10000, 99999)}"]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, labels
+
+
+def _assert_parity(tmp_path: Path, train: tuple[list[str], list[str]], test_texts: list[str]) -> None:
+    pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0)
+    pipeline.fit(featurise(train[0], DEFAULT_BLOCKS), train[1])
+    pipeline.round_to_float32()
+    pipeline.export({"name": "parity", "version": "0"}, threshold=0.5).save(tmp_path)
+    model = LinearModel.load(tmp_path)
+
+    features = pipeline.transform(featurise(test_texts, DEFAULT_BLOCKS))
+    expected_labels = list(pipeline.classifier.predict(features))
+    expected_proba = pipeline.classifier.predict_proba(features)
+    expected_scores = pipeline.classifier.decision_function(features)
+
+    labels, worst_proba, worst_score = [], 0.0, 0.0
+    for row, text in enumerate(test_texts):
+        scores, _ = model.scores(text)
+        proba = softmax(scores)
+        labels.append(model.labels[max(range(len(proba)), key=proba.__getitem__)])
+        worst_proba = max(worst_proba, *(abs(a - b) for a, b in zip(proba, expected_proba[row], strict=True)))
+        if expected_scores.ndim == 1:  # binary: scikit-learn's single score is the second class's
+            worst_score = max(worst_score, abs(scores[1] - expected_scores[row]))
+        else:
+            worst_score = max(worst_score, *(abs(a - b) for a, b in zip(scores, expected_scores[row], strict=True)))
+
+    assert labels == expected_labels
+    assert worst_proba <= TOLERANCE
+    assert worst_score <= TOLERANCE
+
+
+@pytest.mark.skipif(not BANKING77.is_dir(), reason=f"banking77 not found at {BANKING77} (see shared/data/README.md)")
+def test_scorer_matches_scikit_learn_on_banking77(tmp_path):
+    labels = {
+        "card_arrival",
+        "lost_or_stolen_card",
+        "exchange_rate",
+        "top_up_failed",
+        "pin_blocked",
+        "refund_not_showing_up",
+    }
+    train = _banking77("train", labels, limit=400)
+    test_texts, _ = _banking77("test", labels, limit=240)
+
+    _assert_parity(tmp_path, train, test_texts)
+
+
+def test_scorer_matches_scikit_learn_with_two_labels(tmp_path):
+    train = _generated(200, seed=1)
+    test_texts, _ = _generated(100, seed=2)
+
+    _assert_parity(tmp_path, train, test_texts)
+
+
+def test_exported_model_files_are_compact_and_self_describing(tmp_path):
+    train = _generated(200, seed=1)
+    pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0).fit(
+        featurise(train[0], DEFAULT_BLOCKS), train[1]
+    )
+    pipeline.export({"name": "parity", "version": "0"}, threshold=0.5).save(tmp_path)
+
+    model = LinearModel.load(tmp_path)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.json", "weights.bin"]
+    assert model.labels == ["order_status", "refund"]
+    assert model.meta["weights"] == {
+        "file": "weights.bin",
+        "features": len(model.features),
+        "dtype": "float32",
+        "order": "<",
+    }
+    assert (tmp_path / "weights.bin").stat().st_size == 4 * len(model.features) * (2 + 2)

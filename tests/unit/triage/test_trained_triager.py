@@ -1,0 +1,126 @@
+"""TrainedTriager: the same result fields and needs_human reasons as the baseline, for any input."""
+
+import random
+
+import pytest
+
+pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
+
+from supportpilot.triage import TriageInput, load_triager
+from supportpilot.triage.interface import (
+    MAX_TRIAGE_CHARS,
+    OUT_OF_SCOPE,
+    REASON_LOW_CONFIDENCE,
+    REASON_NO_TEXT,
+    REASON_PRIVACY,
+    REASON_TRUNCATED,
+)
+from supportpilot.triage.linear_model import TrainedTriager, normalise
+from supportpilot.triage.training import Example, train_model, write_model
+
+PHRASES = {
+    "refund": ["ik wil mijn geld terug", "wanneer krijg ik de terugbetaling", "I want a refund", "money back please"],
+    "order_status": ["waar is mijn pakket", "where is my order", "wanneer wordt het bezorgd", "where is my parcel"],
+    "privacy_request": ["verwijder al mijn gegevens", "delete my personal data", "inzageverzoek avg", "gdpr request"],
+}
+OPENINGS = ["hoi", "hello", "goedemiddag", "hi there", "beste", "dear shop"]
+
+
+@pytest.fixture(scope="module")
+def triager(tmp_path_factory) -> TrainedTriager:
+    rng = random.Random(5)
+    examples = [
+        Example(f"{rng.choice(OPENINGS)}, {rng.choice(PHRASES[label])}. order {rng.randint(10000, 99999)}", label)
+        for label in sorted(PHRASES)
+        for _ in range(40)
+    ]
+    out = write_model(train_model(examples, name="test-model"), tmp_path_factory.mktemp("models") / "small")
+    triager = load_triager(str(out))
+    assert isinstance(triager, TrainedTriager)
+    return triager
+
+
+def test_a_clear_message_gets_its_category_and_the_words_behind_it(triager):
+    message = TriageInput(subject="Terugbetaling", body="Hoi, ik wil mijn geld terug. Order 12345")
+
+    result = triager.triage(message)
+
+    assert result.category == "refund"
+    assert result.language == "nl"
+    assert not result.needs_human
+    assert result.explanation.startswith("drove 'refund': '")
+    drivers = result.explanation.removeprefix("drove 'refund': ").split(", ")
+    assert all(driver.strip("'") in normalise(f"{message.subject} {message.body}") for driver in drivers)
+    assert result.model_name == "test-model"
+
+
+def test_a_privacy_request_always_goes_to_a_person(triager):
+    result = triager.triage(TriageInput(body="Please delete my personal data, this is a GDPR request"))
+
+    assert result.category == "privacy_request"
+    assert REASON_PRIVACY in result.reasons and result.needs_human
+
+
+def test_an_unrelated_message_is_out_of_scope_with_low_confidence(triager):
+    result = triager.triage(TriageInput(body="Do you sponsor the local football club tournament next summer?"))
+
+    assert result.category == OUT_OF_SCOPE
+    assert REASON_LOW_CONFIDENCE in result.reasons and result.needs_human
+    assert result.explanation.startswith("low confidence: best guess")
+
+
+def test_another_language_is_flagged_unsupported(triager):
+    result = triager.triage(TriageInput(body="Hallo, wo ist mein Paket? Ich habe es vor zwei Wochen bestellt."))
+
+    assert result.language == "de"
+    assert "unsupported language: de" in result.reasons
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (TriageInput(), REASON_NO_TEXT),
+        (TriageInput(body="\U0001f621\U0001f621"), REASON_NO_TEXT),
+        (TriageInput(body="12345 / 67890"), REASON_NO_TEXT),
+        (TriageInput(body="waar is mijn pakket " * 60_000), REASON_TRUNCATED),
+        (TriageInput(body="\x00\ud800\ufffd" + "\x89PNG\x1a\x00" * 500 + "zzzzq" * 5000), REASON_LOW_CONFIDENCE),
+    ],
+    ids=["empty", "only emoji", "only numbers", "1 MB body", "binary garbage"],
+)
+def test_bad_input_gets_a_result_for_a_person_never_an_exception(triager, message, reason):
+    result = triager.triage(message)
+
+    assert result.needs_human
+    assert reason in result.reasons
+
+
+def test_a_truncated_message_is_still_classified(triager):
+    result = triager.triage(TriageInput(body="waar is mijn pakket? " * (MAX_TRIAGE_CHARS // 10)))
+
+    assert result.category == "order_status"
+    assert REASON_TRUNCATED in result.reasons
+
+
+def test_contact_history_raises_the_emotional_load(triager):
+    calm = triager.triage(TriageInput(body="waar is mijn pakket"))
+    repeated = triager.triage(TriageInput(body="waar is mijn pakket", contacts_last_7_days=5))
+
+    assert repeated.emotional_load > calm.emotional_load
+    assert "5 contacts in 7 days" in repeated.cues
+
+
+def test_normalise_replaces_personal_and_numeric_details_with_placeholders():
+    text = "Mail jan@example.nl, order #10045 / NL-20931, \u20ac 12,50 betaald op 3-4, zie https://example.com/x"
+
+    assert normalise(text).split() == [
+        "mail", "<email>", ",", "order", "<order>", "/", "<order>", ",", "<amount>", "betaald", "op", "<num>",
+        ",", "zie", "<url>",
+    ]  # fmt: skip
+
+
+def test_a_damaged_model_directory_is_refused_with_a_clear_error(triager, tmp_path):
+    (tmp_path / "model.json").write_text('{"format": "supportpilot-linear/1", "labels": ["a", "b"]}')
+    (tmp_path / "weights.bin").write_bytes(b"")
+
+    with pytest.raises(ValueError, match=r"malformed model\.json"):
+        load_triager(str(tmp_path))

@@ -260,6 +260,9 @@ class Ingestor:
     def _requeue_if_unclassified(self, duplicate: DuplicateDelivery) -> None:
         if duplicate.ticket_id is None or duplicate.message_id is None:
             return
-        ticket = self._store.get_ticket(duplicate.ticket_id)
+        try:
+            ticket = self._store.get_ticket(duplicate.ticket_id)
+        except TicketNotFound:  # erased on the customer's request since the first delivery
+            return
         if not is_triaged(ticket, duplicate.message_id):
             self._classify.send(ClassifyRequest(ticket_id=duplicate.ticket_id, message_id=duplicate.message_id))

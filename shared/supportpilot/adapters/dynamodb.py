@@ -12,11 +12,12 @@
 
 Open tickets also carry gsi2pk = QUEUE#<queue> and gsi2sk = <status>#<id> (index open-by-queue);
 the keys exist only while a ticket is open, so the index holds open tickets only.
-Every item carries `expires_at` (epoch seconds) for the table's TTL.
+Every item carries `expires_at` (epoch seconds) for the table's TTL, set by the `RetentionPolicy`
+of its kind (tickets, messages and thread references share the `tickets` retention).
 """
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,7 @@ from supportpilot.ports import (
     TicketChanged,
     TicketNotFound,
 )
+from supportpilot.retention import RetentionKind, RetentionPolicy
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -98,14 +100,15 @@ def ticket_key(ticket_id: str) -> dict[str, Any]:
 
 
 class DynamoTicketStore:
-    def __init__(self, client: Any, table_name: str, retention_days: int):
+    def __init__(self, client: Any, table_name: str, retention_days: int, retention: RetentionPolicy | None = None):
+        """`retention` sets the days per data kind; without it every kind keeps `retention_days`."""
         self._client = client
         self._table = table_name
-        self._retention = timedelta(days=retention_days)
+        self._retention = retention or RetentionPolicy.uniform(retention_days)
 
     # ---------- mapping ----------
-    def _expires_at(self, start: datetime) -> int:
-        return int((start + self._retention).timestamp())
+    def _expires_at(self, start: datetime, kind: RetentionKind = "tickets") -> int:
+        return self._retention.expires_at(kind, start)
 
     def _ticket_item(self, ticket: Ticket) -> dict[str, Any]:
         item = {
@@ -136,7 +139,7 @@ class DynamoTicketStore:
             "pk": f"TICKET#{ticket_id}",
             "sk": f"AUDIT#{new_ulid()}",
             "kind": "audit",
-            "expires_at": self._expires_at(entry.at),
+            "expires_at": self._expires_at(entry.at, "audit"),
             **entry.model_dump(mode="json"),
         }
 
@@ -145,7 +148,7 @@ class DynamoTicketStore:
             "pk": f"CUSTOMER#{event.customer_id}",
             "sk": f"EVENT#{event.occurred_at.isoformat()}#{event.id}",
             "kind": "timeline_event",
-            "expires_at": self._expires_at(event.occurred_at),
+            "expires_at": self._expires_at(event.occurred_at, "timeline_events"),
             **event.model_dump(mode="json"),
         }
 
@@ -159,7 +162,7 @@ class DynamoTicketStore:
             "received_at": now.isoformat(),
             "ticket_id": record.ticket.id if record.ticket else None,
             "message_id": record.message.id if record.message else None,
-            "expires_at": self._expires_at(now),
+            "expires_at": self._expires_at(now, "delivery_markers"),
         }
         writes: list[dict[str, Any]] = [{"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}}]
         ticket = record.ticket
@@ -240,7 +243,7 @@ class DynamoTicketStore:
             "sk": "#QUARANTINE",
             "kind": "quarantine",
             "quarantined_at": now.isoformat(),
-            "expires_at": self._expires_at(now),
+            "expires_at": self._expires_at(now, "quarantine"),
             **quarantined.model_dump(mode="json"),
         }
         self._call("put_item", TableName=self._table, Item=serialise(item))

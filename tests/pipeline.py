@@ -9,9 +9,10 @@ from contextlib import contextmanager
 import boto3
 from moto import mock_aws
 
+from supportpilot.local.cognito import CognitoAuthorizer, sign_in
 from supportpilot.local.demo import LocalRuntime, sign_sample
 from supportpilot.local.event_sources import LocalSes, SqsPoller, proxy_event
-from supportpilot.local.stack import MOTO_CONFIG
+from supportpilot.local.stack import DEMO_OPERATOR_PASSWORD, MOTO_CONFIG
 from supportpilot.models import Ticket
 from tests.conftest import EVENTS, PROJECT_ROOT
 
@@ -39,6 +40,7 @@ class Pipeline:
             runtime.stack.create(
                 environment_overrides={"POWERTOOLS_LOG_LEVEL": "INFO", "ROUTING_POLICY_MAX_AGE_SECONDS": "0"}
             )
+            runtime.stack.create_demo_operators()
             yield cls(runtime)
 
     # ---------- feeding ----------
@@ -80,6 +82,30 @@ class Pipeline:
             if sum(poller.poll_once() for poller in self.pollers) == 0:
                 return
         raise AssertionError("queues did not drain")
+
+    # ---------- operators ----------
+    def operator_token(self, email: str) -> str:
+        """An ID token of a development operator (agent@, supervisor@ or admin@example.com)."""
+        (pool,) = self.stack.user_pools.values()
+        return sign_in(pool, email, DEMO_OPERATOR_PASSWORD)
+
+    def call_operator_api(
+        self, method: str, path: str, token: str | None = None, body: dict | str | None = None
+    ) -> dict:
+        """Through API Gateway as the local runtime emulates it: the Cognito authorizer checks the token
+        (401 without a valid one), then the operator API's handler gets the proxy event with its claims."""
+        function = self.stack.functions["OperatorApiFunction"]
+        route = next(r for r in function.spec.api_routes if r.match(method, path.split("?")[0]) is not None)
+        claims = None
+        if route.user_pool is not None:
+            claims = CognitoAuthorizer(self.stack.user_pools[route.user_pool]).claims(token)
+            if claims is None:
+                return {"status": 401, "body": {"message": "Unauthorized"}}
+        raw = (body if isinstance(body, str) else json.dumps(body)).encode() if body is not None else b""
+        headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
+        response = function.invoke(proxy_event(method, path, headers, raw, route, claims))
+        text = response.get("body") or ""
+        return {"status": response["statusCode"], "body": json.loads(text) if text.startswith(("{", "[")) else text}
 
     # ---------- reading ----------
     def tickets(self) -> list[Ticket]:

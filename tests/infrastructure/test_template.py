@@ -118,3 +118,25 @@ def test_webhook_route_and_secrets_come_from_secrets_manager_not_the_template():
     template_text = (PROJECT_ROOT / "template.yaml").read_text()
     assert "GenerateSecretString" in secret and "SecretString" not in secret
     assert not re.search(r"whsec_|shpss_|demo-\w+-secret", template_text)
+
+
+def test_every_api_route_except_the_webhooks_needs_a_cognito_token():
+    routes = [(name, route) for name, spec in TEMPLATE.functions.items() for route in spec.api_routes]
+    assert routes
+    for name, route in routes:
+        if route.path.startswith("/webhooks/"):
+            assert route.user_pool is None, "webhooks authenticate by signature"
+        else:
+            assert route.user_pool == "OperatorUserPool", f"{name} {route.method} {route.path} has no authorizer"
+
+
+def test_operators_are_created_by_an_admin_with_a_strong_password_and_a_secretless_client():
+    pool = RESOURCES["OperatorUserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    password = pool["Policies"]["PasswordPolicy"]
+    assert password["MinimumLength"] >= 12 and all(
+        password[f"Require{k}"] for k in ("Lowercase", "Uppercase", "Numbers")
+    )
+    client = RESOURCES["OperatorUserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False and "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
+    assert {g["GroupName"] for g in of_type("AWS::Cognito::UserPoolGroup").values()} == {"agent", "supervisor", "admin"}

@@ -26,7 +26,14 @@ import boto3
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.local.event_sources import LocalApi, LocalSes, SqsPoller
-from supportpilot.local.stack import DEMO_WEBHOOK_SECRETS, LocalStack, MotoServer, use_local_aws
+from supportpilot.local.stack import (
+    DEMO_OPERATOR_PASSWORD,
+    DEMO_OPERATORS,
+    DEMO_WEBHOOK_SECRETS,
+    LocalStack,
+    MotoServer,
+    use_local_aws,
+)
 from supportpilot.models import Ticket
 from supportpilot.webhooks import sign_form, sign_meta, sign_shopify, sign_stripe, sign_woocommerce, sign_x
 
@@ -82,6 +89,7 @@ class LocalRuntime:
         if self._quiet:
             overrides["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         self.stack.create(environment_overrides=overrides)
+        self.stack.create_demo_operators()
         _send_function_logs_to_stderr()
 
     def start_event_sources(self, api_port: int = 0) -> None:
@@ -227,6 +235,30 @@ def print_board(tickets: list[Ticket], dead_letters: dict[str, int], out: TextIO
     print("dead-letter queues: " + (", ".join(f"{q}={d}" for q, d in failed.items()) if failed else "empty"), file=out)
 
 
+PRINT_SIGN_IN_RESULT = 'import json,sys; print(json.load(sys.stdin)["AuthenticationResult"]["IdToken"])'
+
+
+def sign_in_instructions(stack: LocalStack, moto_url: str, api_url: str) -> str:
+    """How an operator signs in to the local Cognito and calls the operator API."""
+    (pool,) = stack.user_pools.values()
+    request = json.dumps(
+        {
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": pool.client_ids[0],
+            "AuthParameters": {"USERNAME": "agent@example.com", "PASSWORD": DEMO_OPERATOR_PASSWORD},
+        }
+    )
+    users = ", ".join(f"{email} ({group})" for email, group in DEMO_OPERATORS.items())
+    return (
+        f"\ndevelopment operators: {users}; password {DEMO_OPERATOR_PASSWORD}\n"
+        "sign in and list the queue:\n"
+        f"  TOKEN=$(curl -s {moto_url}/ -H 'Content-Type: application/x-amz-json-1.1' "
+        "-H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' "
+        f"-d '{request}' | python3 -c {PRINT_SIGN_IN_RESULT!r})\n"
+        f'  curl -s -H "Authorization: $TOKEN" {api_url}/api/tickets'
+    )
+
+
 @contextmanager
 def local_aws() -> Iterator[str]:
     server = MotoServer()
@@ -264,8 +296,9 @@ def run_demo(project_root: Path, once: bool, as_json: bool, api_port: int, verbo
             if once:
                 return 1 if any(dead_letters.values()) or report.mails_failed else 0
             assert runtime.api is not None
+            print(sign_in_instructions(runtime.stack, moto_url, runtime.api.url), file=status)
             print(
-                f"\nserving the API at {runtime.api.url} (POST /webhooks/{{source}}); Ctrl-C to stop",
+                f"\nserving the API at {runtime.api.url} (/webhooks/{{source}}, /api/..., /swagger); Ctrl-C to stop",
                 file=status,
             )
             while True:

@@ -22,11 +22,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
+from supportpilot.local.cognito import CognitoAuthorizer
 from supportpilot.local.stack import ACCOUNT_ID, REGION, LocalFunction, LocalStack
 from supportpilot.local.template import ApiRoute, SesRule, SqsSource
 
 logger = logging.getLogger("supportpilot.local")
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+UNAUTHORIZED = b'{"message":"Unauthorized"}'
 
 
 class SqsPoller(threading.Thread):
@@ -118,8 +120,16 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict:
     return {"Records": records}
 
 
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, route: ApiRoute) -> dict:
-    """An API Gateway REST proxy event (payload 1.0) for a request that matched `route`."""
+def proxy_event(
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    route: ApiRoute,
+    claims: dict[str, str] | None = None,
+) -> dict:
+    """An API Gateway REST proxy event (payload 1.0) for a request that matched `route`; `claims` are
+    what a Cognito authorizer verified."""
     url = urlsplit(raw_path)
     path_parameters = route.match(method, url.path) or {}
     query = parse_qsl(url.query, keep_blank_values=True)
@@ -146,6 +156,7 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
             "requestId": str(uuid.uuid4()),
             "accountId": ACCOUNT_ID,
             "identity": {"sourceIp": "127.0.0.1"},
+            **({"authorizer": {"claims": claims}} if claims is not None else {}),
         },
         "body": text_body if body else None,
         "isBase64Encoded": is_base64,
@@ -153,9 +164,11 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
 
 
 class LocalApi:
-    """Serves the template's Api routes on loopback, like `sam local start-api` without Docker."""
+    """Serves the template's Api routes on loopback, like `sam local start-api` without Docker, with
+    API Gateway's Cognito authorizer on the routes that have one."""
 
     def __init__(self, stack: LocalStack, port: int = 0):
+        self.authorizers = {name: CognitoAuthorizer(pool) for name, pool in stack.user_pools.items()}
         self.routes = [
             (route, stack.functions[name])
             for name, spec in stack.template.functions.items()
@@ -196,7 +209,13 @@ class LocalApi:
             return
         body = request.rfile.read(length) if length else b""
         route, function = matched
-        event = proxy_event(request.command, request.path, dict(request.headers.items()), body, route)
+        claims = None
+        if route.user_pool is not None:
+            claims = self.authorizers[route.user_pool].claims(request.headers.get("Authorization"))
+            if claims is None:
+                self._reply(request, HTTPStatus.UNAUTHORIZED, {"Content-Type": "application/json"}, UNAUTHORIZED)
+                return
+        event = proxy_event(request.command, request.path, dict(request.headers.items()), body, route, claims)
         try:
             response = function.invoke(event)
         except Exception:

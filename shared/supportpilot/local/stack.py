@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from supportpilot.local.cognito import LocalUserPool, create_operator, create_user_pools
 from supportpilot.local.template import (
     PLACEHOLDER_CODE_BUCKET,
     FunctionSpec,
@@ -50,6 +51,9 @@ DEMO_WEBHOOK_SECRETS = {
     "meta": "demo-meta-app-secret",
     "meta_verify_token": "demo-meta-verify-token",
 }
+# Development-only operators, one per role, created by `supportpilot demo` and the tests.
+DEMO_OPERATORS = {"agent@example.com": "agent", "supervisor@example.com": "supervisor", "admin@example.com": "admin"}
+DEMO_OPERATOR_PASSWORD = "Local-Desk-Demo-2026!"  # noqa: S105 (development only, printed by the demo)
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -181,11 +185,15 @@ class LocalStack:
         self.physical_ids: dict[str, str] = {}
         self.functions: dict[str, LocalFunction] = {}
         self.environment: dict[str, str] = {}
+        self.user_pools: dict[str, LocalUserPool] = {}
 
     # ---------- creation ----------
     def create(self, environment_overrides: dict[str, str] | None = None) -> None:
         """Create the resources, then import every function with its resolved environment."""
+        self.user_pools = create_user_pools(self.template, STACK_NAME)
         substitutions = self._create_secrets() | self._create_state_machines()
+        for pool in self.user_pools.values():
+            substitutions |= pool.references()
         cloudformation = cloudformation_for_moto(self.template, self.parameters, substitutions)
         self._upload_placeholder_code(cloudformation)
         cfn = boto3.client("cloudformation")
@@ -210,6 +218,12 @@ class LocalStack:
         os.environ.update(self.environment)
         for name, spec in self.template.functions.items():
             self.functions[name] = LocalFunction(spec, self.physical_ids[name], import_handler(spec))
+
+    def create_demo_operators(self) -> None:
+        """One development user per role in every user pool (the template has one)."""
+        for pool in self.user_pools.values():
+            for email, group in DEMO_OPERATORS.items():
+                create_operator(pool, email, group, DEMO_OPERATOR_PASSWORD)
 
     def _create_secrets(self) -> dict[str, dict[str, str]]:
         """moto's CloudFormation cannot create secrets: create them here, the webhook secrets with

@@ -16,8 +16,9 @@ from cfnlint.decode import decode_str
 
 # Types the local runtime serves itself (API Gateway, event source mappings, SES, async invoke
 # destinations), creates itself (secrets; state machines, which moto's CloudFormation reports as
-# created without creating them), or that moto neither creates nor evaluates (alarms, bucket
-# policies, permissions). Everything else goes to moto's CloudFormation.
+# created without creating them; Cognito user pools, clients and groups, which it does not know),
+# or that moto neither creates nor evaluates (alarms, bucket policies, permissions). Everything
+# else goes to moto's CloudFormation.
 NOT_FOR_MOTO = frozenset(
     {
         "AWS::ApiGateway::RestApi",
@@ -33,6 +34,9 @@ NOT_FOR_MOTO = frozenset(
         "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy",
         "AWS::SNS::Subscription",
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolClient",
+        "AWS::Cognito::UserPoolGroup",
     }
 )
 PLACEHOLDER_CODE_BUCKET = "supportpilot-local-code"
@@ -47,13 +51,15 @@ class SqsSource:
 
 @dataclass(frozen=True)
 class ApiRoute:
-    method: str
-    path: str  # e.g. /webhooks/{source}
+    method: str  # or "any"
+    path: str  # e.g. /webhooks/{source}, /api/{proxy+}
+    user_pool: str | None = None  # logical id of the user pool whose Cognito authorizer guards the route
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if method.upper() != self.method.upper():
+        if self.method.upper() not in ("ANY", method.upper()):
             return None
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern) + "$"
         found = re.match(pattern, path)
         return found.groupdict() if found else None
 
@@ -120,7 +126,9 @@ def load_template(path: Path) -> Template:
     function_globals = document.get("Globals", {}).get("Function", {})
     for name, resource in document["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
-            template.functions[name] = _function_spec(path.parent, name, resource["Properties"], function_globals)
+            template.functions[name] = _function_spec(
+                path.parent, name, resource["Properties"], function_globals, document["Resources"]
+            )
         if resource["Type"] == "AWS::SES::ReceiptRule":
             template.ses_rules.extend(_ses_rules(resource["Properties"]["Rule"]))
         if resource["Type"] == "AWS::Serverless::StateMachine":
@@ -133,7 +141,21 @@ def load_template(path: Path) -> Template:
     return template
 
 
-def _function_spec(root: Path, name: str, props: dict[str, Any], defaults: dict[str, Any]) -> FunctionSpec:
+def _route_user_pool(event_props: dict[str, Any], resources: dict[str, Any]) -> str | None:
+    """The user pool of the Cognito authorizer guarding an Api event: the event's own `Auth.Authorizer`
+    (NONE: no authorizer) or its API's `DefaultAuthorizer`."""
+    if "RestApiId" not in event_props:
+        return None
+    auth = resources[logical_id_of(event_props["RestApiId"])].get("Properties", {}).get("Auth", {})
+    authorizer = event_props.get("Auth", {}).get("Authorizer", auth.get("DefaultAuthorizer"))
+    if authorizer in (None, "NONE", "AWS_IAM"):
+        return None
+    return logical_id_of(auth["Authorizers"][authorizer]["UserPoolArn"])
+
+
+def _function_spec(
+    root: Path, name: str, props: dict[str, Any], defaults: dict[str, Any], resources: dict[str, Any]
+) -> FunctionSpec:
     sqs_sources, routes = [], []
     for event in props.get("Events", {}).values():
         event_props = event.get("Properties", {})
@@ -147,7 +169,13 @@ def _function_spec(root: Path, name: str, props: dict[str, Any], defaults: dict[
                 )
             )
         elif event["Type"] == "Api":
-            routes.append(ApiRoute(method=event_props["Method"], path=event_props["Path"]))
+            routes.append(
+                ApiRoute(
+                    method=event_props["Method"],
+                    path=event_props["Path"],
+                    user_pool=_route_user_pool(event_props, resources),
+                )
+            )
     invoke_config = props.get("EventInvokeConfig", {})
     on_failure = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     return FunctionSpec(

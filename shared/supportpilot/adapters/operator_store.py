@@ -1,0 +1,180 @@
+"""What the operator's desk reads and writes beyond the pipeline's ticket store.
+
+Human-verified labels are items of the ticket's partition (sk `LABEL#<ulid>`); the routing policy
+override is one SSM parameter.
+"""
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from supportpilot.adapters.dynamodb import ConditionFailed, DynamoTicketStore, deserialise, serialise
+from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
+from supportpilot.models import OPEN_STATUSES, AuditEntry, Message, Ticket
+from supportpilot.operator.models import HumanLabel, TicketFilter
+from supportpilot.operator.service import InvalidRequest
+from supportpilot.routing import PolicyOverrideUnavailable
+
+OPEN_BY_QUEUE_KEYS = frozenset({"pk", "sk", "gsi2pk", "gsi2sk"})
+TABLE_KEYS = frozenset({"pk", "sk"})
+# Requests per page: a filter that matches few items must not read the whole table in one call.
+MAX_REQUESTS_PER_PAGE = 10
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: str | None, expected_keys: frozenset[str]) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        key = None
+    valid = (
+        isinstance(key, dict)
+        and set(key) == expected_keys
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    )
+    if not valid:
+        raise InvalidRequest("cursor", "not a cursor of this listing")
+    return key
+
+
+class DynamoOperatorStore(DynamoTicketStore):
+    def labels(self, ticket_id: str) -> list[HumanLabel]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialise({":pk": f"TICKET#{ticket_id}", ":prefix": "LABEL#"}),
+        )
+        return [HumanLabel.model_validate(i) for i in items]
+
+    def add_message(self, message: Message, audit: AuditEntry) -> None:
+        self._transact(
+            [
+                {"Put": {"Item": self._message_item(message)}},
+                {"Put": {"Item": self._audit_item(message.ticket_id, audit)}},
+            ]
+        )
+
+    def record_label(self, label: HumanLabel, ticket: Ticket, audit: AuditEntry) -> None:
+        item = {
+            "pk": f"TICKET#{label.ticket_id}",
+            "sk": f"LABEL#{label.id}",
+            "kind": "label",
+            "expires_at": self._expires_at(label.at),
+            **label.model_dump(mode="json"),
+        }
+        self._transact([{"Put": {"Item": item}}, {"Put": {"Item": self._audit_item(label.ticket_id, audit)}}])
+        if ticket.triage is not None:
+            self.save_ticket_fields(ticket, ["triage"], None)
+
+    def decide_suggestion(self, ticket_id: str, decision: str, audit: AuditEntry) -> bool:
+        update = {
+            "Key": {"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"},
+            "UpdateExpression": "SET routing.suggested_action.#status = :decision, updated_at = :now",
+            "ConditionExpression": "routing.suggested_action.#status = :proposed",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":decision": decision, ":proposed": "proposed", ":now": audit.at.isoformat()},
+        }
+        try:
+            self._transact([{"Update": update}, {"Put": {"Item": self._audit_item(ticket_id, audit)}}])
+        except ConditionFailed:
+            return False
+        return True
+
+    def list_tickets(self, criteria: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
+        """Open tickets of a queue come from the `open-by-queue` index. Any other listing (all queues,
+        resolved or closed tickets) is a scan of the table, bounded per page: fine for a shop's desk
+        today; a status index replaces it when tables grow large."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        filters = _ticket_filters(criteria, names, values)
+        if criteria.queue is not None and (criteria.status is None or criteria.status in OPEN_STATUSES):
+            operation, key_names = "query", OPEN_BY_QUEUE_KEYS
+            request: dict[str, Any] = {"IndexName": "open-by-queue", "KeyConditionExpression": "gsi2pk = :queue"}
+            values[":queue"] = f"QUEUE#{criteria.queue}"
+            if criteria.status is not None:
+                request["KeyConditionExpression"] += " AND begins_with(gsi2sk, :status)"
+                values[":status"] = f"{criteria.status}#"
+        else:
+            operation, key_names, request = "scan", TABLE_KEYS, {}
+            filters.append("sk = :ticket_sk")
+            values[":ticket_sk"] = "#TICKET"
+            filters.append(_status_filter(criteria, names, values))
+            if criteria.queue is not None:
+                names["#queue"] = "queue"
+                values[":queue"] = criteria.queue
+                filters.append("#queue = :queue")
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        if names:
+            request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = serialise(values)
+        start = decode_cursor(cursor, key_names)
+        items: list[dict[str, Any]] = []
+        for _ in range(MAX_REQUESTS_PER_PAGE):
+            page = self._call(
+                operation,
+                TableName=self._table,
+                Limit=limit - len(items),
+                **request,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            items.extend(page["Items"])
+            start = page.get("LastEvaluatedKey")
+            if start is None or len(items) >= limit:
+                break
+        return [Ticket.model_validate(deserialise(i)) for i in items], encode_cursor(start)
+
+
+def _ticket_filters(criteria: TicketFilter, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    filters = []
+    if criteria.priority is not None:
+        names["#priority"] = "priority"
+        values[":priority"] = criteria.priority
+        filters.append("#priority = :priority")
+    if criteria.language is not None:
+        names["#language"] = "language"
+        values[":language"] = criteria.language
+        filters.append("#language = :language")
+    if criteria.sla_state is not None:
+        names["#esc_state"] = "state"
+        if criteria.sla_state == "ok":
+            values |= {":breached": "breached", ":claimed": "claimed"}
+            filters.append("(attribute_not_exists(escalation) OR NOT escalation.#esc_state IN (:breached, :claimed))")
+        else:
+            values[":sla"] = criteria.sla_state
+            filters.append("escalation.#esc_state = :sla")
+    return filters
+
+
+def _status_filter(criteria: TicketFilter, names: dict[str, str], values: dict[str, Any]) -> str:
+    """No status asked: the open tickets, as the index would give them."""
+    names["#status"] = "status"
+    statuses = [criteria.status] if criteria.status is not None else sorted(OPEN_STATUSES)
+    placeholders = []
+    for i, status in enumerate(statuses):
+        values[f":st{i}"] = status.value
+        placeholders.append(f":st{i}")
+    return f"#status IN ({', '.join(placeholders)})"
+
+
+class SsmRoutingPolicyParameter(SsmPolicyOverrides):
+    """The routing policy override the route stage reads, written by an admin."""
+
+    def store_override(self, document: str) -> None:
+        try:
+            # A whole policy exceeds the 4 KB of a standard parameter; intelligent tiering picks advanced then.
+            self._client.put_parameter(
+                Name=self._name, Value=document, Type="String", Overwrite=True, Tier="Intelligent-Tiering"
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            raise PolicyOverrideUnavailable(f"SSM put_parameter failed ({code})") from exc
+        except BotoCoreError as exc:
+            raise PolicyOverrideUnavailable(f"SSM put_parameter failed ({type(exc).__name__})") from exc

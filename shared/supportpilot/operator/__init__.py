@@ -1,0 +1,6 @@
+"""The operator's desk: the domain behind the operator API (queue, ticket detail, decisions, roles)."""
+
+from supportpilot.operator.models import Operator, Role
+from supportpilot.operator.service import Conflict, InvalidRequest, NotAuthenticated, NotPermitted, OperatorDesk
+
+__all__ = ["Conflict", "InvalidRequest", "NotAuthenticated", "NotPermitted", "Operator", "OperatorDesk", "Role"]

@@ -1,0 +1,145 @@
+"""The operator API's boundary: who calls (operator and roles), request bodies and responses."""
+
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from supportpilot.models import (
+    AuditEntry,
+    EscalationState,
+    Message,
+    RoutingDecision,
+    SuggestedAction,
+    TeamQueue,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+)
+
+SlaState = Literal["ok", "breached", "claimed"]
+
+
+class Role(IntEnum):
+    """Each role may do what the roles below it may."""
+
+    AGENT = 1
+    SUPERVISOR = 2
+    ADMIN = 3
+
+
+class Operator(BaseModel):
+    """The caller, from the Cognito authorizer's claims. `id` is the user's `sub`: no name, no address."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    roles: frozenset[Role]
+
+    def may(self, role: Role) -> bool:
+        return any(held >= role for held in self.roles)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplyBody(_Body):
+    text: str = Field(min_length=1, max_length=20_000, description="the reply to the customer, plain text")
+
+
+class NoteBody(_Body):
+    text: str = Field(min_length=1, max_length=20_000, description="an internal note, never sent to the customer")
+
+
+class SuggestionDecisionBody(_Body):
+    decision: Literal["approved", "rejected"]
+    comment: str | None = Field(default=None, max_length=2_000)
+
+
+class LabelCorrectionBody(_Body):
+    """A human-verified label; give at least one of category and high_emotional_load."""
+
+    category: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    high_emotional_load: bool | None = None
+    message_id: str | None = Field(default=None, description="the message labelled (default: the triaged one)")
+
+    @model_validator(mode="after")
+    def names_a_label(self) -> "LabelCorrectionBody":
+        if self.category is None and self.high_emotional_load is None:
+            raise ValueError("give category or high_emotional_load")
+        return self
+
+
+class ReassignBody(_Body):
+    queue: TeamQueue
+
+
+class TicketFilter(BaseModel):
+    queue: str | None = None
+    status: TicketStatus | None = None
+    priority: Literal["P1", "P2", "P3"] | None = None
+    sla_state: SlaState | None = None
+    language: str | None = None
+
+
+class TicketSummary(BaseModel):
+    id: str
+    subject: str
+    channel: str
+    status: TicketStatus
+    queue: str
+    priority: str | None
+    language: str | None
+    category: str | None
+    high_emotional_load: bool
+    automation_level: str | None
+    sla_state: SlaState
+    sla_due_at: datetime | None
+    claimed_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    tickets: list[TicketSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class HumanLabel(BaseModel):
+    """A label an operator verified; training data for the triage model."""
+
+    id: str
+    ticket_id: str
+    message_id: str | None
+    category: str | None = None
+    high_emotional_load: bool | None = None
+    operator_id: str
+    at: datetime
+
+
+class TicketDetail(BaseModel):
+    """Everything the desk knows about a ticket, on one screen. Texts are data: the console shows them as text."""
+
+    ticket: Ticket
+    sla_state: SlaState
+    routing: RoutingDecision | None
+    suggested_action: SuggestedAction | None
+    empathy_hint: str | None
+    escalation: EscalationState | None
+    messages: list[Message]
+    labels: list[HumanLabel]
+    audit: list[AuditEntry]
+    timeline: list[TimelineEvent]
+
+
+class ActionResult(BaseModel):
+    ticket_id: str
+    status: TicketStatus
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoutingPolicyView(BaseModel):
+    overridden: bool = Field(description="false: the packaged default policy is in force")
+    policy: dict[str, Any]

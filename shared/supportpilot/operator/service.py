@@ -1,0 +1,334 @@
+"""The operator's desk: what a person may see and do with a ticket, checked against their role.
+
+Every change writes an audit entry whose actor is the operator (kind "operator", id = Cognito `sub`).
+Errors are domain errors; the operator API maps them to HTTP in one place.
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol, get_args
+
+from supportpilot.envelopes import NotifyRequest
+from supportpilot.escalation import EscalationConflict, EscalationNotFound, EscalationService
+from supportpilot.ids import new_ulid
+from supportpilot.models import (
+    Actor,
+    AuditEntry,
+    Message,
+    TeamQueue,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+    can_transition,
+    utc_now,
+)
+from supportpilot.operator.models import (
+    ActionResult,
+    HumanLabel,
+    LabelCorrectionBody,
+    NoteBody,
+    Operator,
+    ReassignBody,
+    ReplyBody,
+    Role,
+    RoutingPolicyView,
+    SlaState,
+    SuggestionDecisionBody,
+    TicketDetail,
+    TicketFilter,
+    TicketPage,
+    TicketSummary,
+)
+from supportpilot.ports import TicketChanged, WorkQueue
+from supportpilot.routing import default_policy, validate_policy
+
+logger = logging.getLogger(__name__)
+UNASSIGNED_QUEUE = "unassigned"
+
+
+class NotAuthenticated(Exception):
+    """No valid identity came with the request."""
+
+
+class NotPermitted(Exception):
+    """The operator's role does not allow this."""
+
+
+class Conflict(Exception):
+    """The ticket is not in a state that allows this; the message says what happened."""
+
+
+class InvalidRequest(ValueError):
+    """A request value the body's schema cannot check (a cursor, a policy document)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+class OperatorStore(Protocol):
+    def get_ticket(self, ticket_id: str) -> Ticket: ...
+    def messages(self, ticket_id: str) -> list[Message]: ...
+    def audit_trail(self, ticket_id: str) -> list[AuditEntry]: ...
+    def timeline(self, customer_id: str) -> list[TimelineEvent]: ...
+    def labels(self, ticket_id: str) -> list[HumanLabel]: ...
+    def open_tickets(self, queue: str) -> list[Ticket]: ...
+    def list_tickets(self, criteria: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
+        """A page of tickets and the cursor of the next one; InvalidRequest("cursor") for a cursor it did not issue."""
+        ...
+
+    def save_ticket_fields(
+        self, ticket: Ticket, fields: list[str], audit: AuditEntry | None, expected_status: TicketStatus | None = None
+    ) -> None: ...
+    def add_message(self, message: Message, audit: AuditEntry) -> None: ...
+    def record_label(self, label: HumanLabel, ticket: Ticket, audit: AuditEntry) -> None:
+        """Stores the label and its audit entry, then the ticket's corrected triage view."""
+        ...
+
+    def decide_suggestion(self, ticket_id: str, decision: str, audit: AuditEntry) -> bool:
+        """proposed -> decision, atomically with the audit entry; False when it was no longer proposed."""
+        ...
+
+
+class PolicyParameter(Protocol):
+    def fetch_override(self) -> str | None: ...
+    def store_override(self, document: str) -> None: ...
+
+
+def sla_state(ticket: Ticket) -> SlaState:
+    escalation = ticket.escalation
+    if escalation is not None and escalation.state in ("breached", "claimed"):
+        return escalation.state
+    return "ok"
+
+
+def summarise(ticket: Ticket) -> TicketSummary:
+    return TicketSummary(
+        id=ticket.id,
+        subject=ticket.subject,
+        channel=ticket.channel.value,
+        status=ticket.status,
+        queue=ticket.queue,
+        priority=ticket.priority,
+        language=ticket.language,
+        category=ticket.triage.category if ticket.triage else None,
+        high_emotional_load=bool(ticket.triage and ticket.triage.high_emotional_load),
+        automation_level=ticket.routing.automation_level if ticket.routing else None,
+        sla_state=sla_state(ticket),
+        sla_due_at=ticket.escalation.sla_due_at if ticket.escalation else None,
+        claimed_by=ticket.escalation.claimed_by if ticket.escalation else None,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+    )
+
+
+def _require(operator: Operator, role: Role) -> None:
+    if not operator.may(role):
+        raise NotPermitted(f"this needs the {role.name.lower()} role")
+
+
+def _actor(operator: Operator) -> Actor:
+    return Actor(kind="operator", id=operator.id)
+
+
+class OperatorDesk:
+    def __init__(
+        self,
+        store: OperatorStore,
+        escalations: EscalationService,
+        notify_queue: WorkQueue,
+        policy_parameter: PolicyParameter,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._store = store
+        self._escalations = escalations
+        self._notify = notify_queue
+        self._policy = policy_parameter
+        self._clock = clock
+
+    # ---------- reading ----------
+    def list_tickets(self, operator: Operator, criteria: TicketFilter, limit: int, cursor: str | None) -> TicketPage:
+        _require(operator, Role.AGENT)
+        tickets, next_cursor = self._store.list_tickets(criteria, limit, cursor)
+        return TicketPage(tickets=[summarise(t) for t in tickets], next_cursor=next_cursor)
+
+    def ticket_detail(self, operator: Operator, ticket_id: str) -> TicketDetail:
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        routing = ticket.routing
+        return TicketDetail(
+            ticket=ticket,
+            sla_state=sla_state(ticket),
+            routing=routing,
+            suggested_action=routing.suggested_action if routing else None,
+            empathy_hint=routing.empathy_hint if routing else None,
+            escalation=ticket.escalation,
+            messages=self._store.messages(ticket_id),
+            labels=self._store.labels(ticket_id),
+            audit=self._store.audit_trail(ticket_id),
+            timeline=self._store.timeline(ticket.customer.id),
+        )
+
+    def breaches(self, operator: Operator) -> list[TicketSummary]:
+        _require(operator, Role.SUPERVISOR)
+        queues = (*get_args(TeamQueue), UNASSIGNED_QUEUE)
+        breached = [t for queue in queues for t in self._store.open_tickets(queue) if sla_state(t) == "breached"]
+        return [summarise(t) for t in sorted(breached, key=lambda t: t.id)]
+
+    # ---------- working a ticket ----------
+    def claim(self, operator: Operator, ticket_id: str) -> ActionResult:
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        try:
+            escalation = self._escalations.claim(ticket_id, operator.id)
+        except EscalationNotFound:
+            raise Conflict(f"ticket {ticket_id} has no escalation to claim") from None
+        except EscalationConflict as exc:
+            raise Conflict(str(exc)) from None
+        self._audit(operator, ticket, "escalation_claimed", {"tier": escalation.tier})
+        return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"escalation": escalation.state})
+
+    def reply(self, operator: Operator, ticket_id: str, body: ReplyBody) -> ActionResult:
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict(f"ticket {ticket_id} is closed: reopen it before replying")
+        self._notify.send(
+            NotifyRequest(kind="operator_reply", ticket_id=ticket_id, text=body.text, operator_id=operator.id)
+        )
+        self._audit(operator, ticket, "operator_reply_queued", {"characters": len(body.text)})
+        return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"queued": True})
+
+    def decide_suggestion(self, operator: Operator, ticket_id: str, body: SuggestionDecisionBody) -> ActionResult:
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        action = ticket.routing.suggested_action if ticket.routing else None
+        if action is None:
+            raise Conflict(f"ticket {ticket_id} has no suggested action")
+        detail: dict[str, Any] = {"kind": action.kind, "decision": body.decision}
+        if body.comment:
+            detail["comment"] = body.comment
+        audit = AuditEntry(at=self._clock(), actor=_actor(operator), action="suggestion_decided", detail=detail)
+        if action.status != "proposed" or not self._store.decide_suggestion(ticket_id, body.decision, audit):
+            raise Conflict(self._who_decided(ticket_id))
+        return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"suggested_action": body.decision})
+
+    def _who_decided(self, ticket_id: str) -> str:
+        decisions = [e for e in self._store.audit_trail(ticket_id) if e.action == "suggestion_decided"]
+        if not decisions:
+            return f"the suggested action of ticket {ticket_id} was already handled"
+        last = max(decisions, key=lambda e: e.at)
+        return (
+            f"the suggested action of ticket {ticket_id} was already {last.detail.get('decision')} "
+            f"by operator {last.actor.id} at {last.at.isoformat()}"
+        )
+
+    def correct_label(self, operator: Operator, ticket_id: str, body: LabelCorrectionBody) -> HumanLabel:
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        label = HumanLabel(
+            id=new_ulid(),
+            ticket_id=ticket_id,
+            message_id=body.message_id or ticket.triaged_message_id,
+            category=body.category,
+            high_emotional_load=body.high_emotional_load,
+            operator_id=operator.id,
+            at=self._clock(),
+        )
+        corrections = body.model_dump(include={"category", "high_emotional_load"}, exclude_none=True)
+        original = ticket.triage
+        detail: dict[str, Any] = {"label_id": label.id, "message_id": label.message_id, "human": corrections}
+        if original is not None:
+            # The model's own result stays in the audit trail; the ticket shows the human's.
+            detail["model"] = original.model_dump(
+                mode="json", include={"category", "high_emotional_load", "model_name", "model_version"}
+            )
+            note = f"corrected by operator {operator.id}: " + ", ".join(f"{k}={v}" for k, v in corrections.items())
+            corrected = original.model_copy(update={**corrections, "reasons": [*original.reasons, note]})
+            ticket = ticket.model_copy(update={"triage": corrected})
+        audit = AuditEntry(at=label.at, actor=_actor(operator), action="label_corrected", detail=detail)
+        self._store.record_label(label, ticket, audit)
+        return label
+
+    def close(self, operator: Operator, ticket_id: str) -> ActionResult:
+        _require(operator, Role.AGENT)
+        ticket = self._move(operator, ticket_id, TicketStatus.CLOSED, "closed")
+        self._escalations.close(ticket_id)
+        return ActionResult(ticket_id=ticket_id, status=ticket.status)
+
+    def reopen(self, operator: Operator, ticket_id: str) -> ActionResult:
+        _require(operator, Role.AGENT)
+        ticket = self._move(operator, ticket_id, TicketStatus.WAITING_ON_HUMAN, "reopened")
+        return ActionResult(ticket_id=ticket_id, status=ticket.status)
+
+    def _move(self, operator: Operator, ticket_id: str, target: TicketStatus, action: str) -> Ticket:
+        ticket = self._store.get_ticket(ticket_id)
+        reopening = target == TicketStatus.WAITING_ON_HUMAN
+        if not can_transition(ticket.status, target) or (
+            reopening and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        ):
+            raise Conflict(f"ticket {ticket_id} is {ticket.status}: it cannot be {action}")
+        moved = ticket.model_copy(update={"status": target})
+        audit = AuditEntry(
+            at=self._clock(), actor=_actor(operator), action=action, detail={"from": ticket.status, "to": target}
+        )
+        try:
+            self._store.save_ticket_fields(moved, ["status"], audit, expected_status=ticket.status)
+        except TicketChanged:
+            raise Conflict(f"ticket {ticket_id} changed meanwhile: reload it") from None
+        return moved
+
+    def add_note(self, operator: Operator, ticket_id: str, body: NoteBody) -> Message:
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        note = Message(
+            id=new_ulid(),
+            ticket_id=ticket_id,
+            direction="internal",
+            channel=ticket.channel,
+            received_at=self._clock(),
+            body=body.text,
+        )
+        audit = AuditEntry(
+            at=note.received_at, actor=_actor(operator), action="note_added", detail={"message_id": note.id}
+        )
+        self._store.add_message(note, audit)
+        return note
+
+    # ---------- supervisors ----------
+    def reassign(self, operator: Operator, ticket_id: str, body: ReassignBody) -> ActionResult:
+        _require(operator, Role.SUPERVISOR)
+        ticket = self._store.get_ticket(ticket_id)
+        moved = ticket.model_copy(update={"queue": body.queue})
+        audit = AuditEntry(
+            at=self._clock(),
+            actor=_actor(operator),
+            action="reassigned",
+            detail={"from": ticket.queue, "to": body.queue},
+        )
+        try:
+            self._store.save_ticket_fields(moved, ["queue"], audit, expected_status=ticket.status)
+        except TicketChanged:
+            raise Conflict(f"ticket {ticket_id} changed meanwhile: reload it") from None
+        return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"queue": body.queue})
+
+    # ---------- admins ----------
+    def routing_policy(self, operator: Operator) -> RoutingPolicyView:
+        _require(operator, Role.ADMIN)
+        override = self._policy.fetch_override()
+        policy = validate_policy(override) if override is not None else default_policy()
+        return RoutingPolicyView(overridden=override is not None, policy=policy.model_dump(mode="json"))
+
+    def set_routing_policy(self, operator: Operator, document: dict[str, Any]) -> RoutingPolicyView:
+        """Raises PolicyInvalid (naming each offending field) before anything is stored."""
+        _require(operator, Role.ADMIN)
+        policy = validate_policy(json.dumps(document))
+        self._policy.store_override(policy.model_dump_json())
+        logger.info("routing policy override stored", extra={"operator_id": operator.id})
+        return RoutingPolicyView(overridden=True, policy=policy.model_dump(mode="json"))
+
+    def _audit(self, operator: Operator, ticket: Ticket, action: str, detail: dict[str, Any]) -> None:
+        audit = AuditEntry(at=self._clock(), actor=_actor(operator), action=action, detail=detail)
+        self._store.save_ticket_fields(ticket, [], audit)

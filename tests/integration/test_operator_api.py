@@ -1,0 +1,254 @@
+"""The operator API through the local runtime's API Gateway emulation: Cognito tokens from moto, the
+authorizer's claims, the real handler, and the pipeline behind it."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+from moto.cognitoidp.models import cognitoidp_backends
+from openapi_spec_validator import validate
+
+from supportpilot.local.event_sources import LocalApi
+from supportpilot.local.stack import ACCOUNT_ID, REGION
+from supportpilot.models import Ticket
+from tests.integration.test_decision_chain import mail_ticket, post_shopify_order
+
+AGENT, SUPERVISOR, ADMIN = "agent@example.com", "supervisor@example.com", "admin@example.com"
+
+
+@pytest.fixture(scope="module")
+def desk(pipeline):
+    post_shopify_order(pipeline, "shopify_orders_create_vip")
+    pipeline.drain()
+    return pipeline
+
+
+@pytest.fixture(scope="module")
+def tokens(desk) -> dict[str, str]:
+    return {email: desk.operator_token(email) for email in (AGENT, SUPERVISOR, ADMIN)}
+
+
+def subject_of(token: str) -> str:
+    payload = token.split(".")[1]
+    return json.loads(__import__("base64").urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def escalated_ticket(desk) -> Ticket:
+    """A ticket whose escalation waits on its task token. moto's in-process transactions fail when the
+    execution's thread writes the ticket meanwhile, so the test waits until the workflow is quiet."""
+    ticket = mail_ticket(desk, "out_of_scope_en")
+    dynamodb, table = boto3.client("dynamodb"), desk.stack.physical_id("DeskTable")
+    key = {"pk": {"S": f"TICKET#{ticket.id}"}, "sk": {"S": "#TICKET"}}
+    for _ in range(200):
+        if "escalation_task_token" in dynamodb.get_item(TableName=table, Key=key)["Item"]:
+            break
+        time.sleep(0.05)
+    return desk.store.get_ticket(ticket.id)
+
+
+def expired_token(desk) -> str:
+    (pool,) = desk.stack.user_pools.values()
+    moto_pool = cognitoidp_backends[ACCOUNT_ID][REGION].user_pools[pool.pool_id]
+    token, _ = moto_pool.create_jwt(pool.client_ids[0], AGENT, "id", expires_in=-60)
+    return token
+
+
+def test_without_a_valid_token_every_operator_route_answers_401(desk, tokens):
+    assert desk.call_operator_api("GET", "/api/tickets")["status"] == 401
+    assert desk.call_operator_api("GET", "/api/tickets", token=expired_token(desk))["status"] == 401
+    assert desk.call_operator_api("GET", "/api/tickets", token=tokens[AGENT][:-4] + "AAAA")["status"] == 401
+    assert desk.call_operator_api("GET", "/openapi.json")["status"] == 401
+
+
+def test_an_agent_may_not_see_breaches_reassign_or_change_the_routing_policy(desk, tokens):
+    ticket = escalated_ticket(desk)
+    agent = tokens[AGENT]
+    assert desk.call_operator_api("GET", "/api/breaches", agent)["status"] == 403
+    reassign = desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reassign", agent, {"queue": "billing"})
+    assert reassign["status"] == 403
+    assert desk.call_operator_api("GET", "/api/routing-policy", tokens[SUPERVISOR])["status"] == 403
+    assert desk.call_operator_api("GET", "/api/breaches", tokens[SUPERVISOR])["status"] == 200
+
+
+def test_a_supervisor_reassigns_a_ticket_and_the_audit_trail_names_them(desk, tokens):
+    ticket = escalated_ticket(desk)
+    moved = desk.call_operator_api(
+        "POST", f"/api/tickets/{ticket.id}/reassign", tokens[SUPERVISOR], {"queue": "billing"}
+    )
+    assert moved["status"] == 200
+    queue = desk.call_operator_api("GET", "/api/tickets?queue=billing", tokens[AGENT])["body"]["tickets"]
+    assert ticket.id in [t["id"] for t in queue]
+    (entry,) = [e for e in desk.store.audit_trail(ticket.id) if e.action == "reassigned"]
+    assert entry.actor.kind == "operator" and entry.actor.id == subject_of(tokens[SUPERVISOR])
+
+
+def test_the_queue_is_paged_with_an_opaque_cursor(desk, tokens):
+    for _ in range(3):
+        escalated_ticket(desk)
+    first = desk.call_operator_api("GET", "/api/tickets?queue=general&limit=2", tokens[AGENT])["body"]
+    assert len(first["tickets"]) == 2 and first["next_cursor"]
+    second = desk.call_operator_api(
+        "GET", f"/api/tickets?queue=general&limit=2&cursor={first['next_cursor']}", tokens[AGENT]
+    )["body"]
+    assert not {t["id"] for t in first["tickets"]} & {t["id"] for t in second["tickets"]}
+    bad = desk.call_operator_api("GET", "/api/tickets?queue=general&cursor=bm90LWEtY3Vyc29y", tokens[AGENT])
+    assert bad["status"] == 422 and bad["body"]["field"] == "cursor"
+
+
+def test_an_unknown_ticket_is_404(desk, tokens):
+    assert desk.call_operator_api("GET", "/api/tickets/01JUNKNOWN0000000000000000", tokens[AGENT])["status"] == 404
+
+
+def test_an_invalid_body_is_422_naming_the_field(desk, tokens):
+    ticket = escalated_ticket(desk)
+    response = desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", tokens[AGENT], {"txt": "hi"})
+    assert response["status"] == 422
+    assert any(problem["loc"][-1] == "text" for problem in response["body"]["detail"])
+    bad_policy = desk.call_operator_api("PUT", "/api/routing-policy", tokens[ADMIN], {"version": "yesterday"})
+    assert bad_policy["status"] == 422 and "version" in bad_policy["body"]["message"]
+
+
+def test_an_admin_reads_and_replaces_the_routing_policy(desk, tokens):
+    current = desk.call_operator_api("GET", "/api/routing-policy", tokens[ADMIN])["body"]
+    assert current["overridden"] is False
+    policy = current["policy"] | {"version": "2099-01-01.1"}
+    stored = desk.call_operator_api("PUT", "/api/routing-policy", tokens[ADMIN], policy)
+    assert stored["status"] == 200
+    parameter = desk.stack.environment["ROUTING_POLICY_PARAMETER"]
+    value = boto3.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    assert json.loads(value)["version"] == "2099-01-01.1"
+    boto3.client("ssm").delete_parameter(Name=parameter)  # the other tests route with the default policy
+
+
+def test_a_suggestion_handled_by_someone_else_is_409_naming_them(desk, tokens):
+    ticket = mail_ticket(desk, "vip_late_order_nl")
+    assert ticket.routing is not None and ticket.routing.suggested_action is not None
+    path = f"/api/tickets/{ticket.id}/suggestion"
+    assert desk.call_operator_api("POST", path, tokens[SUPERVISOR], {"decision": "approved"})["status"] == 200
+    again = desk.call_operator_api("POST", path, tokens[AGENT], {"decision": "rejected"})
+    assert again["status"] == 409
+    assert "approved" in again["body"]["message"] and subject_of(tokens[SUPERVISOR]) in again["body"]["message"]
+    assert desk.store.get_ticket(ticket.id).routing.suggested_action.status == "approved"
+
+
+def test_a_claim_completes_the_escalation_and_a_second_claim_is_409(desk, tokens):
+    ticket = escalated_ticket(desk)
+    path = f"/api/tickets/{ticket.id}/claim"
+    assert desk.call_operator_api("POST", path, tokens[AGENT])["status"] == 200
+    second = desk.call_operator_api("POST", path, tokens[SUPERVISOR])
+    assert second["status"] == 409 and subject_of(tokens[AGENT]) in second["body"]["message"]
+    stepfunctions = boto3.client("stepfunctions")
+    for _ in range(200):  # the execution ends in moto's thread
+        status = stepfunctions.describe_execution(executionArn=ticket.escalation.execution_arn)["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert status == "SUCCEEDED"
+    detail = desk.call_operator_api("GET", f"/api/tickets/{ticket.id}", tokens[AGENT])["body"]
+    assert detail["sla_state"] == "claimed" and detail["escalation"]["claimed_by"] == subject_of(tokens[AGENT])
+
+
+def test_replying_to_a_closed_ticket_is_409_until_it_is_reopened(desk, tokens):
+    ticket = escalated_ticket(desk)
+    agent = tokens[AGENT]
+    assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/close", agent)["status"] == 200
+    assert desk.store.get_ticket(ticket.id).escalation.state == "closed"
+    refused = desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", agent, {"text": "Hello"})
+    assert refused["status"] == 409 and "closed" in refused["body"]["message"]
+    assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/close", agent)["status"] == 409
+    assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reopen", agent)["status"] == 200
+    assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", agent, {"text": "Hello"})["status"] == 200
+
+
+def test_a_label_correction_is_stored_as_a_human_label_and_audited_with_the_model_result(desk, tokens):
+    ticket = escalated_ticket(desk)
+    assert ticket.triage is not None
+    body = {"category": "billing", "high_emotional_load": True}
+    assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/labels", tokens[AGENT], body)["status"] == 200
+    detail = desk.call_operator_api("GET", f"/api/tickets/{ticket.id}", tokens[AGENT])["body"]
+    operator_id = subject_of(tokens[AGENT])
+    (label,) = detail["labels"]
+    assert label["category"] == "billing" and label["operator_id"] == operator_id
+    assert label["message_id"] == ticket.triaged_message_id
+    assert detail["ticket"]["triage"]["category"] == "billing"
+    assert any(operator_id in reason for reason in detail["ticket"]["triage"]["reasons"])
+    (entry,) = [e for e in detail["audit"] if e["action"] == "label_corrected"]
+    assert entry["actor"] == {"kind": "operator", "id": operator_id, "version": None}
+    assert entry["detail"]["model"]["category"] == ticket.triage.category
+    empty = desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/labels", tokens[AGENT], {})
+    assert empty["status"] == 422
+
+
+def test_a_reply_goes_out_through_notify_as_the_operator_without_the_assistant_disclosure(desk, tokens):
+    ticket = escalated_ticket(desk)
+    text = "Thank you for your offer; we are not interested."
+    assert (
+        desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", tokens[AGENT], {"text": text})["status"]
+        == 200
+    )
+    desk.drain()
+    replies = [m for m in desk.store.messages(ticket.id) if m.direction == "outbound" and text in m.body]
+    assert len(replies) == 1 and "automated assistant" not in replies[0].body
+    sent = [e for e in desk.store.audit_trail(ticket.id) if e.detail.get("kind") == "operator_reply"]
+    assert sent and sent[0].actor.id == subject_of(tokens[AGENT])
+
+
+def test_an_internal_note_is_kept_on_the_ticket_and_not_sent(desk, tokens):
+    ticket = escalated_ticket(desk)
+    note = desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/notes", tokens[AGENT], {"text": "Spam, ignore"})
+    assert note["status"] == 200 and note["body"]["direction"] == "internal"
+    desk.drain()
+    assert [m.direction for m in desk.store.messages(ticket.id)].count("internal") == 1
+
+
+def test_script_in_a_customer_message_comes_back_as_json_data(desk, tokens):
+    raw = (
+        "From: Mallory <mallory@example.com>\r\nTo: support@shop.example.nl\r\nSubject: <b>hi</b>\r\n"
+        f"Message-ID: <{uuid.uuid4()}@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "<script>alert('x')</script><img src=x onerror=alert(1)>\r\n"
+    ).encode()
+    desk.deliver_raw_mail(raw, f"script-{uuid.uuid4().hex[:8]}")
+    desk.drain()
+    ticket = desk.ticket_with_subject("<b>hi</b>")
+    function = desk.stack.functions["OperatorApiFunction"]
+    response = desk.call_operator_api("GET", f"/api/tickets/{ticket.id}", tokens[AGENT])
+    assert response["status"] == 200 and function.invocations
+    bodies = [m["body"] for m in response["body"]["messages"]]
+    assert any("<script>alert('x')</script>" in body for body in bodies)
+
+
+def test_the_openapi_document_is_valid_and_lists_every_route(desk, tokens):
+    response = desk.call_operator_api("GET", "/openapi.json", tokens[AGENT])
+    assert response["status"] == 200
+    validate(response["body"])
+    paths = response["body"]["paths"]
+    assert {"/api/tickets", "/api/tickets/{ticket_id}", "/api/breaches", "/api/routing-policy"} <= set(paths)
+    actions = {"claim", "reply", "suggestion", "labels", "notes", "close", "reopen", "reassign"}
+    assert {f"/api/tickets/{{ticket_id}}/{action}" for action in actions} <= set(paths)
+
+
+def test_the_local_api_checks_a_real_token_like_api_gateway_and_leaves_webhooks_open(desk, tokens):
+    api = LocalApi(desk.stack)
+    url = api.start()
+    try:
+
+        def get(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+            request = urllib.request.Request(f"{url}{path}", headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read()
+
+        assert get("/api/tickets", {}) == (401, b'{"message":"Unauthorized"}')
+        assert get("/api/tickets", {"Authorization": expired_token(desk)})[0] == 401
+        status, body = get("/api/tickets?limit=1", {"Authorization": tokens[AGENT]})
+        assert status == 200 and "tickets" in json.loads(body)
+        assert get("/api/breaches", {"Authorization": f"Bearer {tokens[AGENT]}"})[0] == 403
+        assert get("/webhooks/nowhere", {})[0] == 404  # no authorizer: the function answers
+    finally:
+        api.stop()

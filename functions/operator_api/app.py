@@ -6,12 +6,13 @@ from typing import Annotated, Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
 from supportpilot.adapters.operator_store import DynamoOperatorStore, SsmRoutingPolicyParameter
+from supportpilot.adapters.privacy_store import DynamoCustomerRecords, S3MailObjects
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.escalation import EscalationService
@@ -21,12 +22,14 @@ from supportpilot.operator import Conflict, InvalidRequest, NotAuthenticated, No
 from supportpilot.operator.claims import operator_from_claims
 from supportpilot.operator.models import (
     ActionResult,
+    CustomerLookupBody,
     HumanLabel,
     LabelCorrectionBody,
     NoteBody,
     Operator,
     ReassignBody,
     ReplyBody,
+    Role,
     RoutingPolicyView,
     SlaState,
     SuggestionDecisionBody,
@@ -35,16 +38,27 @@ from supportpilot.operator.models import (
     TicketPage,
     TicketSummary,
 )
-from supportpilot.ports import TicketNotFound
+from supportpilot.ports import StoreUnavailable, TicketNotFound
+from supportpilot.privacy import CustomerExport, CustomerNotFound, CustomerSummary, DataRequestService, ErasureReport
+from supportpilot.retention import RetentionSettings
 from supportpilot.routing import PolicyInvalid
 
 TITLE = "SupportPilot operator API"
+CustomerId = Annotated[str, Path(pattern="^C[0-9a-f]{24}$")]
 
 
-class Settings(TableSettings):
+class Settings(TableSettings, RetentionSettings):
     notify_queue_url: str
     routing_policy_parameter: str
     escalation_state_machine_arn: str
+    mail_bucket: str
+
+
+class ErasureUnfinished(Exception):
+    """An erasure stopped half-way on a store failure; running it again finishes it."""
+
+    def __init__(self) -> None:
+        super().__init__("the erasure stopped half-way because storage was unavailable: run the erasure again")
 
 
 settings = Settings.from_environment()
@@ -59,22 +73,33 @@ desk = OperatorDesk(
     SqsWorkQueue(boto3.client("sqs"), settings.notify_queue_url),
     SsmRoutingPolicyParameter(boto3.client("ssm"), settings.routing_policy_parameter),
 )
+data_requests = DataRequestService(
+    DynamoCustomerRecords(dynamodb, settings.table_name, settings.retention_policy()),
+    S3MailObjects(boto3.client("s3"), settings.mail_bucket),
+)
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE)
 ERROR_STATUS: dict[type[Exception], int] = {
     NotAuthenticated: 401,
     NotPermitted: 403,
     TicketNotFound: 404,
+    CustomerNotFound: 404,
     Conflict: 409,
     InvalidRequest: 422,
     PolicyInvalid: 422,
+    ErasureUnfinished: 503,
 }
 
 
 @app.exception_handler(list(ERROR_STATUS))
 def domain_error(error: Exception) -> Response:
     status = next(code for kind, code in ERROR_STATUS.items() if isinstance(error, kind))
-    message = "Unauthorized" if status == 401 else "ticket not found" if status == 404 else str(error)
+    if status == 401:
+        message = "Unauthorized"
+    elif isinstance(error, TicketNotFound):
+        message = "ticket not found"
+    else:
+        message = str(error)
     body: dict[str, Any] = {"statusCode": status, "message": message}
     if isinstance(error, InvalidRequest):
         body["field"] = error.field
@@ -84,6 +109,13 @@ def domain_error(error: Exception) -> Response:
 
 def caller() -> Operator:
     return operator_from_claims(app.current_event.request_context.authorizer.claims)
+
+
+def admin() -> Operator:
+    operator = caller()
+    if not operator.may(Role.ADMIN):
+        raise NotPermitted("this needs the admin role")
+    return operator
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -163,6 +195,28 @@ def routing_policy() -> RoutingPolicyView:
 @app.put("/api/routing-policy")
 def set_routing_policy(body: dict[str, Any]) -> RoutingPolicyView:
     return desk.set_routing_policy(caller(), body)
+
+
+@app.post("/api/customers/lookup")
+def find_customer(body: CustomerLookupBody) -> CustomerSummary:
+    admin()
+    return data_requests.find_customer(body.address)
+
+
+@app.get("/api/customers/<customer_id>/export")
+def export_customer(customer_id: CustomerId) -> CustomerExport:
+    admin()
+    return data_requests.export(customer_id)
+
+
+@app.delete("/api/customers/<customer_id>")
+def erase_customer(customer_id: CustomerId) -> ErasureReport:
+    requested_by = admin().id
+    try:
+        return data_requests.erase(customer_id, requested_by)
+    except StoreUnavailable as exc:
+        logger.warning("erasure unfinished", extra={"reason": str(exc)})  # adapter messages hold no personal data
+        raise ErasureUnfinished() from exc
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

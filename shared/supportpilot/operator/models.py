@@ -76,6 +76,12 @@ class ReassignBody(_Body):
     queue: TeamQueue
 
 
+class CustomerLookupBody(_Body):
+    """In the body, not the URL, so the address stays out of access logs."""
+
+    address: str = Field(min_length=1, max_length=320, description="a mail address, or a handle such as `x:<user id>`")
+
+
 class TicketFilter(BaseModel):
     queue: str | None = None
     status: TicketStatus | None = None

@@ -9,6 +9,7 @@ floor every function that talks to AWS pays.
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -19,18 +20,30 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import boto3
 
+from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
+from bench.triage_bench import DEFAULT_MODEL
+from bench.triage_bench import table as triage_table
 from supportpilot.envelopes import MailArrived, MailWork
 from supportpilot.local.demo import LocalRuntime, local_aws, sign_sample
-from supportpilot.local.event_sources import sqs_event
+from supportpilot.local.event_sources import proxy_event, sqs_event
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 COLD_START = Path(__file__).with_name("cold_start.py")
 SAMPLE_MAIL = (EVENTS / "mail" / "order_status_nl.eml").read_bytes()
+
+
+STAGES = [
+    ("IngestFunction", "ClassifyQueue"),
+    ("ClassifyFunction", "EnrichQueue"),
+    ("EnrichFunction", "RouteQueue"),
+    ("RouteFunction", "NotifyQueue"),
+]
 
 
 class EventFactory:
@@ -69,13 +82,26 @@ class EventFactory:
         message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "bench", "Body": work.model_dump_json()}
         return sqs_event([message], self.stack.queue_arn("IngestQueue"))
 
-    def classify(self) -> dict:
-        """Ingest one mail in this process, then hand its classify request to the child."""
-        self.stack.functions["IngestFunction"].invoke(self.ingest())
-        url = self.stack.physical_id("ClassifyQueue")
-        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)["Messages"]
-        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
-        return sqs_event(messages, self.stack.queue_arn("ClassifyQueue"))
+    def operator_api(self) -> dict:
+        """GET /api/tickets as API Gateway passes it after the Cognito authorizer accepted an agent."""
+        spec = self.stack.template.functions["OperatorApiFunction"]
+        route = next(r for r in spec.api_routes if r.match("GET", "/api/tickets") is not None)
+        claims = {"sub": "bench-operator", "cognito:groups": "[agent]"}
+        return proxy_event("GET", "/api/tickets", {}, b"", route, claims)
+
+    def stage_event(self, queue: str) -> dict:
+        """Run one fresh mail through the stages before `queue` in this process; the event that
+        the consumer of `queue` would get is handed to the child."""
+        event = self.ingest()
+        for function, output in STAGES:
+            self.stack.functions[function].invoke(event)
+            url = self.stack.physical_id(output)
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)["Messages"]
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            event = sqs_event(messages, self.stack.queue_arn(output))
+            if output == queue:
+                return event
+        raise ValueError(f"no stage feeds {queue}")
 
 
 def run_child(arguments: list[str]) -> tuple[float, dict]:
@@ -97,7 +123,11 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
         "ReceiveMailFunction": factory.receive_mail,
         "ReceiveWebhookFunction": factory.receive_webhook,
         "IngestFunction": factory.ingest,
-        "ClassifyFunction": factory.classify,
+        "ClassifyFunction": partial(factory.stage_event, "ClassifyQueue"),
+        "EnrichFunction": partial(factory.stage_event, "EnrichQueue"),
+        "RouteFunction": partial(factory.stage_event, "RouteQueue"),
+        "NotifyFunction": partial(factory.stage_event, "NotifyQueue"),
+        "OperatorApiFunction": factory.operator_api,
     }
     with tempfile.TemporaryDirectory() as scratch:
         for name, spec in factory.stack.template.functions.items():
@@ -132,49 +162,109 @@ def measure_boto3_floor(runs: int) -> dict:
     return {"import_and_client_ms": median_ms(clients), "process_wall_ms": median_ms(walls)}
 
 
-def feed_tickets(runtime: LocalRuntime, count: int, label: str) -> float:
-    """Send `count` new tickets (alternating signed form webhooks and SES mails); seconds to settle."""
+def send_ticket(runtime: LocalRuntime, index: int, label: str) -> bool:
+    """One new ticket from a customer of its own: a signed contact form (even index) or an SES
+    mail (odd). Returns True for a mail."""
+    customer = f"bench-{label}-{index}@example.com"
+    if index % 2:
+        event = json.loads((EVENTS / "receive_mail" / "order_status_nl.json").read_text())
+        event["Records"][0]["ses"]["mail"]["messageId"] = f"bench-{uuid.uuid4().hex}"
+        raw = SAMPLE_MAIL.replace(b"jan.voorbeeld@example.nl", customer.encode())
+        assert runtime.ses is not None
+        runtime.ses.deliver(raw, event)
+        return True
     sample = json.loads((EVENTS / "receive_webhook" / "form_contact_nl.json").read_text())
-    body = json.loads(sample["body"])
-    before = len(runtime.ticket_store().all_tickets())
-    started = time.perf_counter()
-    for index in range(count):
-        if index % 2:
-            event = json.loads((EVENTS / "receive_mail" / "order_status_nl.json").read_text())
-            event["Records"][0]["ses"]["mail"]["messageId"] = f"throughput-{uuid.uuid4().hex}"
-            assert runtime.ses is not None
-            runtime.ses.deliver(SAMPLE_MAIL, event)
-        else:
-            sample["body"] = json.dumps({**body, "subject": f"{label} {index}"})
-            status = runtime.post_sample(sample)
-            if status != 202:
-                raise RuntimeError(f"webhook answered {status}")
-    runtime.wait_until_settled(timeout=600)
-    elapsed = time.perf_counter() - started
-    created = len(runtime.ticket_store().all_tickets()) - before
-    if created != count:
-        raise RuntimeError(f"expected {count} new tickets, found {created}")
-    return elapsed
+    sample["body"] = json.dumps({**json.loads(sample["body"]), "email": customer, "subject": f"{label} {index}"})
+    status = runtime.post_sample(sample)
+    if status != 202:
+        raise RuntimeError(f"webhook answered {status}")
+    return False
 
 
-def measure_throughput(runtime: LocalRuntime, tickets: int) -> dict:
-    runtime.wait_until_settled(timeout=600)  # what the cold-start runs left on the queues
-    half = tickets // 2
-    first = feed_tickets(runtime, half, "first")
-    second = feed_tickets(runtime, tickets - half, "second")
+def reset_usage(runtime: LocalRuntime, meter: UsageMeter) -> None:
+    meter.units.clear()
+    meter.calls.clear()
+    for function in runtime.stack.functions.values():
+        function.invocations, function.billed_seconds = 0, 0.0
+
+
+def new_tickets(runtime: LocalRuntime, known: set[str], expected: int) -> list:
+    tickets = [t for t in runtime.ticket_store().all_tickets() if t.id not in known]
+    if len(tickets) != expected or not all(t.routing for t in tickets):
+        raise RuntimeError(f"expected {expected} routed tickets, found {sum(1 for t in tickets if t.routing)}")
+    return tickets
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def measure_one_at_a_time(runtime: LocalRuntime, tickets: int, meter: UsageMeter) -> dict:
+    """Tickets sent one by one, each run to its decision before the next: the latency a customer's
+    message sees on an idle desk, and what one ticket uses (metered while the table is small)."""
+    runtime.wait_until_settled(timeout=900)  # what the cold-start runs left on the queues
+    runtime.wait_for_escalations()
+    known = {t.id for t in runtime.ticket_store().all_tickets()}
+    reset_usage(runtime, meter)
+    started_at = datetime.now(UTC)
+    meter.active = True
+    mails = 0
+    for index in range(tickets):
+        mails += send_ticket(runtime, index, "sequential")
+        runtime.wait_until_settled(timeout=120)
+    runtime.wait_for_escalations()
+    meter.active = False
+    routed = new_tickets(runtime, known, tickets)
+    latencies = [(t.routing.decided_at - t.created_at).total_seconds() for t in routed if t.routing]
+    state_machine = runtime.stack.physical_id("EscalationStateMachine")
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"]
+    functions = runtime.stack.functions.values()
+    units = {
+        **{unit: amount for unit, amount in meter.units.items() if amount},
+        "lambda_gb_second_arm64": sum(f.gb_seconds for f in functions),
+        "lambda_request": sum(f.invocations for f in functions),
+        "stepfunctions_transition": stepfunctions_transitions(
+            [e["executionArn"] for e in executions if e["startDate"] >= started_at]
+        ),
+        "ses_inbound_message": mails,
+        "ses_inbound_chunk_256kb": mails * math.ceil(len(SAMPLE_MAIL) / (256 * 1024)),
+    }
+    total, rows = cost_per_thousand(units, tickets)
     return {
         "tickets": tickets,
-        "seconds": round(first + second, 2),
-        "tickets_per_second": round(tickets / (first + second), 1),
-        "first_half_per_second": round(half / first, 1),
-        "second_half_per_second": round((tickets - half) / second, 1),
-        "table_items": boto3.client("dynamodb").scan(TableName=runtime.stack.physical_id("DeskTable"), Select="COUNT")[
-            "Count"
-        ],
+        "latency_p50_s": round(statistics.median(latencies), 2),
+        "latency_p95_s": round(percentile(latencies, 0.95), 2),
+        "gb_seconds_per_ticket": round(units["lambda_gb_second_arm64"] / tickets, 4),
+        "gb_seconds_by_function": {
+            name: round(f.gb_seconds / tickets, 4)
+            for name, f in sorted(runtime.stack.functions.items())
+            if f.invocations
+        },
+        "cost_per_1000_usd": round(total, 4),
+        "cost_rows": rows,
     }
 
 
-def render(cold: list[dict], floor: dict, throughput: dict, runs: int, command: str) -> str:
+def measure_burst(runtime: LocalRuntime, tickets: int) -> dict:
+    """Tickets sent as fast as the local API and SES take them, then the time until all are routed."""
+    known = {t.id for t in runtime.ticket_store().all_tickets()}
+    started = time.perf_counter()
+    for index in range(tickets):
+        send_ticket(runtime, index, "burst")
+    runtime.wait_until_settled(timeout=1800)
+    elapsed = time.perf_counter() - started
+    new_tickets(runtime, known, tickets)
+    table = runtime.stack.physical_id("DeskTable")
+    return {
+        "tickets": tickets,
+        "seconds": round(elapsed, 1),
+        "tickets_per_second": round(tickets / elapsed, 2),
+        "table_items": boto3.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"],
+    }
+
+
+def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: int, command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -197,17 +287,45 @@ def render(cold: list[dict], floor: dict, throughput: dict, runs: int, command: 
         f"| boto3 floor: `import boto3` + one client | {floor['import_and_client_ms']} | - "
         f"| {floor['process_wall_ms']} |",
         "",
-        "## Local pipeline throughput",
+        "## Latency and throughput of the local pipeline",
         "",
-        f"{throughput['tickets']} tickets (half signed contact-form webhooks over HTTP, half SES mails) through "
-        f"receive -> ingest -> classify on the local runtime (one poller thread per SQS stage): "
-        f"{throughput['seconds']} s, **{throughput['tickets_per_second']} tickets/s** "
-        f"(first half {throughput['first_half_per_second']}/s, second half {throughput['second_half_per_second']}/s; "
-        f"{throughput['table_items']} items in the table at the end).",
+        "receive -> ingest -> classify -> enrich -> route -> notify and the escalation workflow on the local runtime "
+        "(one poller thread per SQS stage), each ticket from a customer of its own (half signed contact-form "
+        "webhooks over HTTP, half SES mails).",
         "",
-        "The rate falls as the table grows: moto's `TransactWriteItems` deep-copies the whole table for rollback "
-        "once per item of a transaction, and moto shares the process (and its GIL) with the handlers. "
-        "It measures the emulator, not DynamoDB; the figure to watch in this table is the cold start.",
+        f"- One at a time ({sequential['tickets']} tickets, each run to its decision before the next): from "
+        f"ingestion (ticket written) to the routing decision **p50 {sequential['latency_p50_s']} s, p95 "
+        f"{sequential['latency_p95_s']} s**.",
+        f"- Burst ({burst['tickets']} tickets sent at once): all routed after {burst['seconds']} s, "
+        f"**{burst['tickets_per_second']} tickets/s** ({burst['table_items']} items in the table at the end).",
+        "",
+        "These figures measure the emulator, not AWS: moto's `TransactWriteItems` deep-copies the whole table "
+        "for rollback once per item of a transaction (so every write slows down as the table grows), the local "
+        "runtime serialises DynamoDB calls, and moto shares one process (and its GIL) with all handlers.",
+        "",
+        "## Cost per 1,000 tickets",
+        "",
+        f"Lambda: **{sequential['gb_seconds_per_ticket']} GB-s per ticket**, the handlers' billed wall time "
+        "(rounded up to 1 ms per invocation) times their configured memory, measured in-process on the "
+        "one-at-a-time run (per function: "
+        + ", ".join(f"{name} {value}" for name, value in sequential["gb_seconds_by_function"].items())
+        + "). The wall time includes moto's answers on loopback, which are slower than DynamoDB's for writes. "
+        "Other units are counted from the API calls the handlers and event sources made (bench/cost.py).",
+        "",
+        "| unit | per ticket | USD per 1,000 tickets |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {unit} | {per_ticket:.4g} | {usd:.4f} |" for unit, per_ticket, usd in sequential["cost_rows"]]
+    lines += [
+        f"| **total** | | **{sequential['cost_per_1000_usd']:.4f}** |",
+        "",
+        "Assumptions: US East list prices of 2025 (`bench/cost.PRICES_USD`; eu-west-1 is up to ~15% higher); no "
+        "free tier; DynamoDB write units estimated from the request sizes (+1 KB for the untouched part of an "
+        "updated item, x2 inside transactions), reads from the returned sizes; idle SQS long polls of the event "
+        "source mappings are a fixed monthly cost and not counted; Step Functions transitions are those until "
+        "each escalation waits for its claim (a claim adds about 3, each SLA tier about 4); SES inbound per "
+        "received mail; no CloudWatch Logs ingestion, X-Ray, API Gateway requests ($3.50 per million REST "
+        "requests), KMS or storage.",
         "",
     ]
     return "\n".join(lines)
@@ -217,9 +335,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--tickets", type=int, default=200)
+    parser.add_argument("--sequential", type=int, default=20, help="tickets sent one at a time")
+    parser.add_argument("--burst", type=int, default=100, help="tickets sent at once")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    meter = UsageMeter()
+    meter.install()
     with local_aws():
         runtime = LocalRuntime(ROOT)
         runtime.create_stack()
@@ -228,10 +349,16 @@ def main() -> int:
         floor = measure_boto3_floor(args.runs)
         runtime.start_event_sources()
         try:
-            throughput = measure_throughput(runtime, args.tickets)
+            sequential = measure_one_at_a_time(runtime, args.sequential, meter)
+            burst = measure_burst(runtime, args.burst)
         finally:
             runtime.stop()
-    report = render(cold, floor, throughput, args.runs, "make bench")
+    report = render(cold, floor, sequential, burst, args.runs, "make bench")
+    report += (
+        "\n## Triage model\n\nThe issue's targets beside this project's figures (bench/triage_bench.py: "
+        "banking77 and clinc150 from ../shared/data, trained and evaluated with `supportpilot train/evaluate`'s "
+        "code; the shipped default model for speed, cold start and size).\n\n" + triage_table(DEFAULT_MODEL) + "\n"
+    )
     args.out.write_text(report)
     print(report)
     return 0

@@ -71,6 +71,32 @@ class Triager(Protocol):
     def triage(self, message: TriageInput) -> TriageResult: ...
 
 
+def triage_result(
+    triager: Triager,
+    category: str,
+    confidence: float,
+    language: str,
+    load: float,
+    cues: list[str],
+    reasons: list[str],
+    explanation: str,
+) -> TriageResult:
+    """The result every triager returns: a person is needed exactly when there is a reason."""
+    return TriageResult(
+        category=category,
+        confidence=confidence,
+        language=language,
+        emotional_load=load,
+        high_emotional_load=load >= HIGH_EMOTIONAL_LOAD,
+        cues=cues,
+        needs_human=bool(reasons),
+        reasons=reasons,
+        model_name=triager.name,
+        model_version=triager.version,
+        explanation=explanation,
+    )
+
+
 # The model `make model` trains from the seed corpus; it ships in the package (and so the layer).
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "models", "default")
 

@@ -49,6 +49,7 @@ from supportpilot.triage.interface import (
     fold_text,
     has_letters,
     message_text,
+    triage_result,
     unsupported_language_reason,
 )
 from supportpilot.triage.language import detect_language
@@ -400,16 +401,4 @@ class TrainedTriager:
         reasons: list[str],
         explanation: str,
     ) -> TriageResult:
-        return TriageResult(
-            category=category,
-            confidence=confidence,
-            language=language,
-            emotional_load=load,
-            high_emotional_load=load >= HIGH_EMOTIONAL_LOAD,
-            cues=cues,
-            needs_human=bool(reasons),
-            reasons=reasons,
-            model_name=self.name,
-            model_version=self.version,
-            explanation=explanation,
-        )
+        return triage_result(self, category, confidence, language, load, cues, reasons, explanation)

@@ -37,7 +37,7 @@ from supportpilot.triage.interface import (
     triage_result,
     unsupported_language_reason,
 )
-from supportpilot.triage.language import detect_language
+from supportpilot.triage.language import message_language
 
 logger = logging.getLogger(__name__)
 
@@ -412,14 +412,6 @@ _COMPILED: tuple[tuple[str, float, re.Pattern[str]], ...] = tuple(
 )
 
 
-def _language_of(message: TriageInput, text: str) -> str:
-    given = (message.language or "").strip()
-    match = re.fullmatch(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?", given)
-    if match:
-        return match.group(1).lower()
-    return detect_language(text)[0]
-
-
 def score_categories(text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
     """Scores per category and the matched snippets behind them, for folded or raw text."""
     folded = fold_text(text)
@@ -444,7 +436,8 @@ class KeywordBaselineTriager:
             return self._triage(message)
         except Exception:  # a bug here must not lose the message: hand it to a person instead
             logger.exception("keyword baseline triage failed")
-            return self._result(
+            return triage_result(
+                self,
                 category=OUT_OF_SCOPE,
                 confidence=0.0,
                 language=UNDETERMINED_LANGUAGE,
@@ -462,17 +455,18 @@ class KeywordBaselineTriager:
             reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
 
         if not has_letters(text):
-            return self._result(
+            return triage_result(
+                self,
                 category=OUT_OF_SCOPE,
                 confidence=0.0,
-                language=_language_of(message, ""),
+                language=message_language(message.language, ""),
                 load=load,
                 cues=cues,
                 reasons=[REASON_NO_TEXT, *reasons],
                 explanation="no text to classify",
             )
 
-        language = _language_of(message, text)
+        language = message_language(message.language, text)
         if language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE:
             reasons.insert(0, unsupported_language_reason(language))
 
@@ -482,7 +476,8 @@ class KeywordBaselineTriager:
 
         if top_score <= 0:
             reasons += [REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE]
-            return self._result(
+            return triage_result(
+                self,
                 category=OUT_OF_SCOPE,
                 confidence=0.0,
                 language=language,
@@ -498,7 +493,8 @@ class KeywordBaselineTriager:
         if top == "privacy_request" or scores["privacy_request"] >= _PRIVACY_ALERT_SCORE:
             reasons.append(REASON_PRIVACY)
         snippets = ", ".join(f"'{snippet}'" for snippet in matched[top][:_MAX_EXPLAINED])
-        return self._result(
+        return triage_result(
+            self,
             category=top,
             confidence=confidence,
             language=language,
@@ -507,16 +503,3 @@ class KeywordBaselineTriager:
             reasons=reasons,
             explanation=f"matched: {snippets}",
         )
-
-    def _result(
-        self,
-        *,
-        category: str,
-        confidence: float,
-        language: str,
-        load: float,
-        cues: list[str],
-        reasons: list[str],
-        explanation: str,
-    ) -> TriageResult:
-        return triage_result(self, category, confidence, language, load, cues, reasons, explanation)

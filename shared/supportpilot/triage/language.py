@@ -91,3 +91,12 @@ def detect_language(text: str) -> tuple[str, float]:
     margin = (best_score - second_score) / best_score
     evidence = min(1.0, best_score / _FULL_EVIDENCE)
     return best, round(evidence * (0.5 + 0.5 * margin), 3)
+
+
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?")
+
+
+def message_language(given: str | None, text: str) -> str:
+    """The caller's language tag when it is one ("nl-BE" -> "nl"), else the detected language."""
+    tag = _LANGUAGE_TAG.fullmatch((given or "").strip())
+    return tag.group(1).lower() if tag else detect_language(text)[0]

@@ -52,7 +52,7 @@ from supportpilot.triage.interface import (
     triage_result,
     unsupported_language_reason,
 )
-from supportpilot.triage.language import detect_language
+from supportpilot.triage.language import message_language
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,6 @@ _crc32 = zlib.crc32
 # (rows, tf-idf values, n-grams) of the word features of one text.
 Vector = tuple[list[int], list[float], list[str]]
 
-_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CURRENCY = r"(?:[\u20ac$\u00a3]|eur\b|euro\b|euros\b|usd\b|gbp\b)"
@@ -78,13 +77,6 @@ _AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}")
 _ORDER_REF = re.compile(r"#\s?\d+|\b[a-z]{1,5}[-/]?\d{3,}[\w/-]*|\b\d{5,}\b")
 _DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _TOKEN = re.compile(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
-
-
-def language_of(message: TriageInput, text: str) -> str:
-    """The caller's language tag when it is one, else detected. Same rule as the keyword baseline, which is
-    not imported here: its patterns would cost the classify Lambda's cold start ~12 ms."""
-    given = _LANGUAGE_TAG.fullmatch((message.language or "").strip())
-    return given.group(1).lower() if given else detect_language(text)[0]
 
 
 def normalise(text: str) -> str:
@@ -356,7 +348,7 @@ class TrainedTriager:
             return self._triage(message)
         except Exception:  # a bug here must not lose the message: hand it to a person instead
             logger.exception("trained triage failed")
-            return self._result(OUT_OF_SCOPE, 0.0, UNDETERMINED_LANGUAGE, 0.0, [], [REASON_TRIAGE_FAILED], "")
+            return triage_result(self, OUT_OF_SCOPE, 0.0, UNDETERMINED_LANGUAGE, 0.0, [], [REASON_TRIAGE_FAILED], "")
 
     def _triage(self, message: TriageInput) -> TriageResult:
         text, truncated = message_text(message)
@@ -365,12 +357,12 @@ class TrainedTriager:
         if load >= HIGH_EMOTIONAL_LOAD:
             reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
         if not has_letters(text):
-            language = language_of(message, "")
-            return self._result(
-                OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
+            language = message_language(message.language, "")
+            return triage_result(
+                self, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
             )
 
-        language = language_of(message, text)
+        language = message_language(message.language, text)
         if language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE:
             reasons.insert(0, unsupported_language_reason(language))
 
@@ -385,20 +377,8 @@ class TrainedTriager:
             explanation = f"low confidence: best guess '{label}' ({confidence})" + (
                 f" from {drivers}" if drivers else ""
             )
-            return self._result(OUT_OF_SCOPE, confidence, language, load, cues, reasons, explanation)
+            return triage_result(self, OUT_OF_SCOPE, confidence, language, load, cues, reasons, explanation)
         if label == PRIVACY_LABEL:
             reasons.append(REASON_PRIVACY)
         explanation = f"drove '{label}': {drivers}" if drivers else f"'{label}' from the text as a whole"
-        return self._result(label, confidence, language, load, cues, reasons, explanation)
-
-    def _result(
-        self,
-        category: str,
-        confidence: float,
-        language: str,
-        load: float,
-        cues: list[str],
-        reasons: list[str],
-        explanation: str,
-    ) -> TriageResult:
-        return triage_result(self, category, confidence, language, load, cues, reasons, explanation)
+        return triage_result(self, label, confidence, language, load, cues, reasons, explanation)

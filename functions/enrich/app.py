@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.sqs import SqsWorkQueue
+from supportpilot.adapters.trend_store import DynamoTrendStore
 from supportpilot.connectors import ConnectorMisconfigured, ShopConnector, connector_from_secret
 from supportpilot.enrich import Enricher
 from supportpilot.envelopes import EnrichRequest
@@ -34,11 +35,13 @@ def shop_connector() -> ShopConnector | None:
         return None
 
 
+dynamodb = boto3.client("dynamodb")
 enricher = Enricher(
-    DynamoTicketStore(boto3.client("dynamodb"), settings.table_name, settings.ticket_retention_days),
+    DynamoTicketStore(dynamodb, settings.table_name, settings.ticket_retention_days),
     SqsWorkQueue(boto3.client("sqs"), settings.route_queue_url),
     VipRule(min_lifetime_value=settings.vip_min_lifetime_value, min_order_count=settings.vip_min_orders),
     shop_connector,
+    DynamoTrendStore(dynamodb, settings.table_name),
 )
 
 

@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from supportpilot.adapters.notify_store import DynamoNotifyStore
 from supportpilot.adapters.ses_mail import SesMailSender
-from supportpilot.adapters.team_channels import ChatWebhookChannel
+from supportpilot.adapters.team_channels import ChatWebhookChannel, chat_channels_from_secret
+from supportpilot.csat import CsatSigner, rating_link
 from supportpilot.envelopes import NotifyRequest
 from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.notify import Notifier
@@ -20,6 +21,9 @@ from supportpilot.notify import Notifier
 class Settings(TableSettings):
     support_address: str
     chat_webhook_secret_id: str
+    csat_secret_id: str
+    csat_link_base: str  # https://.../csat/: the public rating endpoint
+    csat_link_days: int = 30
 
 
 settings = Settings.from_environment()
@@ -27,14 +31,17 @@ logger = Logger()
 
 
 def chat_channels() -> list[ChatWebhookChannel]:
-    """The Slack or Teams incoming webhook in the chat secret ({"slack_webhook_url": ...} or teams)."""
-    document = parameters.get_secret(settings.chat_webhook_secret_id, transform="json", max_age=300)
-    document = document if isinstance(document, dict) else {}
-    return [
-        ChatWebhookChannel(kind, document[f"{kind}_webhook_url"])
-        for kind in ("slack", "teams")
-        if document.get(f"{kind}_webhook_url")
-    ]
+    return chat_channels_from_secret(
+        parameters.get_secret(settings.chat_webhook_secret_id, transform="json", max_age=300)
+    )
+
+
+def csat_link(ticket_id: str) -> str:
+    """A signed rating link; the key is re-read at most every five minutes (rotation)."""
+    secret = parameters.get_secret(settings.csat_secret_id, transform="json", max_age=300)
+    return rating_link(
+        settings.csat_link_base, CsatSigner.from_secret(secret, settings.csat_link_days).token(ticket_id)
+    )
 
 
 notifier = Notifier(
@@ -42,6 +49,7 @@ notifier = Notifier(
     SesMailSender(boto3.client("ses")),
     chat_channels(),
     settings.support_address,
+    rating_link=csat_link,
 )
 
 

@@ -3,6 +3,7 @@ the ticket to the enrich stage."""
 
 from aws_lambda_powertools import Logger
 
+from supportpilot import desk_metrics
 from supportpilot.envelopes import ClassifyRequest, EnrichRequest
 from supportpilot.models import Actor, AuditEntry, Ticket, TriageResult
 from supportpilot.ports import TicketStore, WorkQueue
@@ -66,5 +67,7 @@ class Classifier:
             },
         )
         self._store.record_triage(ticket.id, message.id, result, audit)
+        if ticket.triage is None:  # the ticket's first triage; replies do not count again
+            desk_metrics.record(desk_metrics.TICKETS_TRIAGED, Category=result.category, Language=result.language)
         self._enrich.send(EnrichRequest(ticket_id=ticket.id, message_id=message.id))
         return result

@@ -4,6 +4,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -127,6 +128,70 @@ def _add_triage_commands(commands) -> None:
     triage.set_defaults(run=_triage)
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _desk_table(args: argparse.Namespace) -> str:
+    """The table named by --table, or the DeskTable of the CloudFormation stack named by --stack."""
+    if args.table:
+        return args.table
+    import boto3
+
+    resource = boto3.client("cloudformation").describe_stack_resource(
+        StackName=args.stack, LogicalResourceId="DeskTable"
+    )
+    return resource["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def _report(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from supportpilot.insights import Period, PeriodInvalid, desk_figures
+    from supportpilot.ports import StoreUnavailable
+    from supportpilot.report import write_report
+
+    try:
+        period = Period.of_days(args.from_day, args.to_day)
+    except PeriodInvalid as error:
+        return _fail("report", error)
+    if args.endpoint_url:
+        from supportpilot.local.stack import use_local_aws
+
+        use_local_aws(args.endpoint_url)
+    import boto3
+
+    from supportpilot.adapters.insights_store import DynamoInsightsStore
+
+    try:
+        store = DynamoInsightsStore(boto3.client("dynamodb"), _desk_table(args), retention_days=730)
+        tickets = store.tickets_touching(period.start)
+    except (BotoCoreError, ClientError, StoreUnavailable, RuntimeError) as error:
+        return _fail("report", error)
+    figures = desk_figures(tickets, period)
+    html_path, json_path = write_report(figures, args.out)
+    _progress("report")(f"{figures.tickets} tickets from {args.from_day} to {args.to_day}")
+    print(json.dumps({"html": str(html_path), "summary": str(json_path)}))
+    return 0
+
+
+def _add_report_command(commands) -> None:
+    report = commands.add_parser(
+        "report", help="write report.html and summary.json with the desk's figures for a period from stored tickets"
+    )
+    report.add_argument("--from", dest="from_day", type=_day, required=True, help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--to", dest="to_day", type=_day, required=True, help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--out", type=Path, required=True, help="directory for report.html and summary.json")
+    where = report.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="CloudFormation stack whose DeskTable to read (e.g. supportpilot-local)")
+    where.add_argument("--table", help="DynamoDB table name to read")
+    report.add_argument("--endpoint-url", help="local AWS (moto) URL printed by `supportpilot demo`")
+    report.set_defaults(run=_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportpilot", description="SupportPilot customer-service desk")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="show the functions' INFO logs on stderr")
     demo.set_defaults(run=_demo)
     _add_triage_commands(commands)
+    _add_report_command(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ from supportpilot.envelopes import EnrichRequest, RouteRequest
 from supportpilot.models import Actor, AuditEntry, CustomerProfile, utc_now
 from supportpilot.ports import TicketStore, WorkQueue
 from supportpilot.profile import VipRule, build_profile
+from supportpilot.trends import ComplaintLog, complaints_of, is_complaint
 
 ENRICH_ACTOR = Actor(kind="system", id="enrich")
 
@@ -18,8 +19,11 @@ class Enricher:
         route_queue: WorkQueue,
         vip_rule: VipRule,
         shop_connector: Callable[[], ShopConnector | None] = lambda: None,
+        complaints: ComplaintLog | None = None,
     ):
+        """`complaints`: where complaint tickets are counted per SKU for the product-trend alerts."""
         self._store = store
+        self._complaints = complaints
         self._route = route_queue
         self._vip_rule = vip_rule
         self._shop_connector = shop_connector
@@ -51,6 +55,10 @@ class Enricher:
                 "order_data_source": profile.order_data_source,
             },
         )
-        self._store.save_ticket_fields(ticket.model_copy(update={"profile": profile}), ["profile"], audit)
+        enriched = ticket.model_copy(update={"profile": profile})
+        self._store.save_ticket_fields(enriched, ["profile"], audit)
+        if self._complaints is not None and is_complaint(enriched):
+            message = self._store.get_message(ticket.id, request.message_id)
+            self._complaints.record_complaints(complaints_of(enriched, f"{message.subject}\n{message.body}"))
         self._route.send(RouteRequest(ticket_id=ticket.id, message_id=request.message_id))
         return profile

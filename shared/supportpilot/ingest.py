@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
+from supportpilot import desk_metrics
 from supportpilot.classify import is_triaged
 from supportpilot.envelopes import ClassifyRequest, IngestWork, MailArrived, MailWork
 from supportpilot.identity import customer_key, email_customer
@@ -249,6 +250,8 @@ class Ingestor:
         except DuplicateDelivery as duplicate:
             self._requeue_if_unclassified(duplicate)
             return IngestOutcome("duplicate_ignored", duplicate.ticket_id, duplicate.message_id)
+        if record.ticket is not None and record.is_new_ticket:
+            desk_metrics.record(desk_metrics.TICKETS_CREATED, Channel=record.ticket.channel.value)
         if record.message is not None:
             self._classify.send(ClassifyRequest(ticket_id=record.message.ticket_id, message_id=record.message.id))
         return IngestOutcome(

@@ -118,6 +118,7 @@ class TriageResult(BaseModel):
     model_name: str
     model_version: str
     explanation: str = ""
+    corrected_from: str | None = None  # the model's category when an operator corrected it
 
 
 class Ticket(BaseModel):
@@ -140,6 +141,10 @@ class Ticket(BaseModel):
     customer_notified: bool | None = None
     customer_notified_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    first_response_at: datetime | None = None  # first reply to the customer (automated or a person's)
+    closed_at: datetime | None = None
+    closed_by: str | None = None  # operator id
+    csat: "CsatVote | None" = None
 
 
 class TimelineEvent(BaseModel):
@@ -240,8 +245,16 @@ class EscalationState(BaseModel):
     execution_arn: str | None = None
     sla_due_at: datetime | None = None
     claimed_by: str | None = None
+    claimed_at: datetime | None = None
     breached_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utc_now)
+
+
+class CsatVote(BaseModel):
+    """The customer's satisfaction rating of a ticket (1-5), given once through a signed link."""
+
+    rating: int = Field(ge=1, le=5)
+    at: datetime
 
 
 Ticket.model_rebuild()

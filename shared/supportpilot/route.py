@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools import Logger
 
+from supportpilot import desk_metrics
 from supportpilot.envelopes import NotifyRequest, RouteRequest
 from supportpilot.escalation import EscalationService
 from supportpilot.models import Actor, AuditEntry, RoutingDecision, TicketStatus, can_transition, utc_now
@@ -69,7 +70,7 @@ class Router:
         if ticket.acknowledged_at is None:
             self._notify.send(NotifyRequest(kind="acknowledgement", ticket_id=ticket.id, message_id=request.message_id))
         if ticket.escalation is None or ticket.escalation.state not in ACTIVE_ESCALATION_STATES:
-            self._escalations.start_escalation(
+            started = self._escalations.start_escalation(
                 ticket.id,
                 queue=decision.queue,
                 priority=decision.priority,
@@ -77,5 +78,7 @@ class Router:
                 reasons=decision.reasons,
                 message_id=request.message_id,
             )
+            if started.started:
+                desk_metrics.record(desk_metrics.ESCALATIONS_STARTED, Queue=decision.queue)
             self._notify.send(NotifyRequest(kind="team_alert", ticket_id=ticket.id, message_id=request.message_id))
         return decision

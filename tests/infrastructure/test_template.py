@@ -65,7 +65,7 @@ def test_every_queue_is_encrypted_and_every_failure_queue_has_an_alarm():
     alarmed = {
         logical_id_of(alarm["Dimensions"][0]["Value"])
         for alarm in of_type("AWS::CloudWatch::Alarm").values()
-        if alarm["Namespace"] == "AWS/SQS"
+        if alarm.get("Namespace") == "AWS/SQS"  # metric-math alarms have none
     }
     assert all(q.get("SqsManagedSseEnabled") for q in queues.values())
     assert failure_queues <= alarmed
@@ -120,12 +120,14 @@ def test_webhook_route_and_secrets_come_from_secrets_manager_not_the_template():
     assert not re.search(r"whsec_|shpss_|demo-\w+-secret", template_text)
 
 
-def test_every_api_route_except_the_webhooks_needs_a_cognito_token():
+def test_every_api_route_except_the_webhooks_and_rating_links_needs_a_cognito_token():
     routes = [(name, route) for name, spec in TEMPLATE.functions.items() for route in spec.api_routes]
     assert routes
     for name, route in routes:
         if route.path.startswith("/webhooks/"):
             assert route.user_pool is None, "webhooks authenticate by signature"
+        elif route.path == "/csat/{token}":
+            assert route.user_pool is None, "customers rate through a signed link, without an account"
         else:
             assert route.user_pool == "OperatorUserPool", f"{name} {route.method} {route.path} has no authorizer"
 

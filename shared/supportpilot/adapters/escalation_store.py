@@ -53,7 +53,7 @@ class DynamoEscalationStore:
             ":breached": "breached",
         }
         if claimed_by is not None:
-            assignments += ", escalation.claimed_by = :operator"
+            assignments += ", escalation.claimed_by = :operator, escalation.claimed_at = :now"
             values[":operator"] = claimed_by
         try:
             response = self._client.update_item(
@@ -73,5 +73,6 @@ class DynamoEscalationStore:
         before = deserialise(response["Attributes"])
         escalation = EscalationState.model_validate(
             {**before["escalation"], "state": state, "updated_at": at, "claimed_by": claimed_by}
+            | ({"claimed_at": at} if claimed_by is not None else {})
         )
         return Settlement(escalation=escalation, task_token=before.get("escalation_task_token"))

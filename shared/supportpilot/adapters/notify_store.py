@@ -48,13 +48,16 @@ class DynamoNotifyStore(DynamoTicketStore):
         update = self._not_notified_update(ticket_id, reason)
         self._write([{"Update": update}, self._audit_put(ticket_id, audit)], "the ticket disappeared")
 
-    def record_sent(self, message: Message, audit: AuditEntry) -> None:
+    def record_sent(self, message: Message, audit: AuditEntry, first_response: bool = False) -> None:
         """The outbound message, its thread reference (so the customer's reply threads back), the
-        ticket's `customer_notified = true` and the audit entry, all or nothing."""
+        ticket's `customer_notified = true` (and, for an answer, `first_response_at` unless set) and
+        the audit entry, all or nothing."""
         now = utc_now()
+        response = ", first_response_at = if_not_exists(first_response_at, :now)" if first_response else ""
         notified = {
             "Key": {"pk": f"TICKET#{message.ticket_id}", "sk": "#TICKET"},
-            "UpdateExpression": "SET customer_notified = :true, updated_at = :now REMOVE customer_notified_reason",
+            "UpdateExpression": f"SET customer_notified = :true, updated_at = :now{response}"
+            " REMOVE customer_notified_reason",
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {":true": True, ":now": now.isoformat()},
         }

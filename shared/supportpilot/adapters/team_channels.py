@@ -20,13 +20,14 @@ _SNS_SUBJECT = "SupportPilot: a ticket needs attention"
 
 
 class SnsTeamChannel:
-    def __init__(self, client: Any, topic_arn: str):
+    def __init__(self, client: Any, topic_arn: str, subject: str = _SNS_SUBJECT):
         self._client = client
         self._topic_arn = topic_arn
+        self._subject = subject
 
     def publish(self, text: str) -> None:
         try:
-            self._client.publish(TopicArn=self._topic_arn, Subject=_SNS_SUBJECT, Message=text)
+            self._client.publish(TopicArn=self._topic_arn, Subject=self._subject, Message=text)
         except ClientError as exc:
             raise NotificationFailed(f"SNS publish failed ({exc.response.get('Error', {}).get('Code')})") from exc
         except BotoCoreError as exc:
@@ -80,3 +81,14 @@ class ChatWebhookChannel:
             raise NotificationFailed(f"{self._kind} webhook answered HTTP {exc.code}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise NotificationFailed(f"{self._kind} webhook could not be reached ({type(exc).__name__})") from None
+
+
+def chat_channels_from_secret(document: Any) -> list[ChatWebhookChannel]:
+    """The Slack or Teams incoming webhooks named in the chat secret ({"slack_webhook_url": ...} or teams)."""
+    document = document if isinstance(document, dict) else {}
+    kinds: tuple[ChatKind, ...] = ("slack", "teams")
+    return [
+        ChatWebhookChannel(kind, document[f"{kind}_webhook_url"])
+        for kind in kinds
+        if document.get(f"{kind}_webhook_url")
+    ]

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import secrets as secrets_module
 import sys
 import threading
 import time
@@ -168,6 +169,9 @@ class LocalFunction:
 def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     module_name, function_name = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_name}.py"
+    # Lambda puts the function's directory on the path: handlers import their sibling modules.
+    if str(spec.code_dir) not in sys.path:
+        sys.path.append(str(spec.code_dir))
     unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
     if module_spec is None or module_spec.loader is None:
@@ -194,6 +198,9 @@ class LocalStack:
         substitutions = self._create_secrets() | self._create_state_machines()
         for pool in self.user_pools.values():
             substitutions |= pool.references()
+        # The local runtime serves the APIs itself; URLs built from their ids point nowhere here.
+        for api in self.template.logical_ids_of_type("AWS::Serverless::Api"):
+            substitutions[api] = {"Ref": f"local-{api.lower()}"}
         cloudformation = cloudformation_for_moto(self.template, self.parameters, substitutions)
         self._upload_placeholder_code(cloudformation)
         cfn = boto3.client("cloudformation")
@@ -232,11 +239,10 @@ class LocalStack:
         created = {}
         for logical_id in self.template.logical_ids_of_type("AWS::SecretsManager::Secret"):
             generated = self.template.resources[logical_id]["Properties"].get("GenerateSecretString", {})
-            value = (
-                json.dumps(DEMO_WEBHOOK_SECRETS)
-                if logical_id == "WebhookSecrets"
-                else generated.get("SecretStringTemplate", "{}")
-            )
+            document = json.loads(generated.get("SecretStringTemplate", "{}"))
+            if "GenerateStringKey" in generated:  # as Secrets Manager does: a random value under that key
+                document[generated["GenerateStringKey"]] = secrets_module.token_urlsafe(generated.get("PasswordLength", 32))
+            value = json.dumps(DEMO_WEBHOOK_SECRETS) if logical_id == "WebhookSecrets" else json.dumps(document)
             response = secrets.create_secret(Name=f"{STACK_NAME}-{logical_id}", SecretString=value)
             created[logical_id] = {"Ref": response["ARN"]}
         return created

@@ -32,6 +32,8 @@ NOT_FOR_MOTO = frozenset(
         "AWS::SecretsManager::Secret",
         "AWS::StepFunctions::StateMachine",
         "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::Events::Rule",
         "AWS::S3::BucketPolicy",
         "AWS::SNS::Subscription",
         "AWS::Cognito::UserPool",
@@ -239,8 +241,15 @@ def cloudformation_for_moto(
 
 
 def _substitute_refs(node: Any, substitutions: dict[str, dict[str, str]]) -> Any:
-    """Replace `Ref` and `Fn::GetAtt` of resources created outside CloudFormation by their values
-    (`substitutions[logical id]` maps "Ref" and attribute names to values)."""
+    """Replace `Ref`, `Fn::GetAtt` and `${X}` in `Fn::Sub` of resources created outside CloudFormation
+    by their values (`substitutions[logical id]` maps "Ref" and attribute names to values)."""
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+        text = re.sub(
+            r"\$\{(\w+)\}",
+            lambda found: substitutions[found[1]]["Ref"] if found[1] in substitutions else found[0],
+            node["Fn::Sub"],
+        )
+        return {"Fn::Sub": text}
     if isinstance(node, dict):
         if set(node) == {"Ref"} and node["Ref"] in substitutions:
             return substitutions[node["Ref"]]["Ref"]

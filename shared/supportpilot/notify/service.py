@@ -5,11 +5,14 @@ customer twice; a failed send releases the claim, marks the ticket "customer not
 operators and raises, so SQS retries and finally dead-letters the request.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit
+
+from supportpilot import csat, desk_metrics
 from supportpilot.envelopes import NotifyRequest
 from supportpilot.ids import new_ulid
 from supportpilot.models import Actor, AuditEntry, Channel, Message, Ticket, utc_now
@@ -18,6 +21,7 @@ from supportpilot.notify.compose import OutboundMail, compose_mail, reply_subjec
 
 NOTIFY_ACTOR = Actor(kind="system", id="notify")
 NO_MAIL_ADDRESS = "not notified: channel has no mail address"
+ANSWER_KINDS = frozenset({"auto_reply", "operator_reply"})  # acknowledgements are no response
 DEFAULT_DESK_URL = "https://desk.supportpilot.invalid"  # placeholder until the operator console exists
 
 
@@ -43,7 +47,10 @@ class NotifyStore(Protocol):
     def claim_acknowledgement(self, ticket_id: str, at: datetime) -> bool: ...
     def release_acknowledgement(self, ticket_id: str, at: datetime, reason: str, audit: AuditEntry) -> None: ...
     def record_not_notified(self, ticket_id: str, reason: str, audit: AuditEntry) -> None: ...
-    def record_sent(self, message: Message, audit: AuditEntry) -> None: ...
+    def record_sent(self, message: Message, audit: AuditEntry, first_response: bool = False) -> None:
+        """`first_response`: the message answers the customer, so it may be the ticket's first response."""
+        ...
+
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None: ...
 
 
@@ -115,8 +122,11 @@ class Notifier:
         team_channels: Sequence[TeamChannel],
         support_address: str,
         desk_url: str = DEFAULT_DESK_URL,
+        rating_link: Callable[[str], str] | None = None,
     ):
+        """`rating_link(ticket id)` gives the signed CSAT link that replies carry (none without it)."""
         self._store = store
+        self._rating_link = rating_link
         self._mail = mail
         self._team_channels = list(team_channels)
         self._support_address = support_address
@@ -175,15 +185,28 @@ class Notifier:
         detail = {"kind": request.kind, "message_id": outbound_id, "provider_message_id": provider_id}
         if request.template:
             detail["template"] = request.template
-        self._store.record_sent(message, AuditEntry(actor=author, action="customer_notified", detail=detail))
+        answers = request.kind in ANSWER_KINDS
+        audit = AuditEntry(actor=author, action="customer_notified", detail=detail)
+        self._store.record_sent(message, audit, first_response=answers)
+        if answers and ticket.first_response_at is None:
+            desk_metrics.record(
+                desk_metrics.FIRST_RESPONSE_SECONDS,
+                max(0.0, (message.received_at - ticket.created_at).total_seconds()),
+                MetricUnit.Seconds,
+                AutomationLevel="auto_reply" if request.kind == "auto_reply" else "person",
+            )
         return NotifyOutcome("sent", ticket.id, message_id=outbound_id)
 
     def _body(self, request: NotifyRequest, language: templates.Language, ticket: Ticket) -> str:
         if request.kind == "acknowledgement":
             return templates.acknowledgement(language, ticket, self._support_address)
         if request.kind == "auto_reply":
-            return templates.auto_reply(request.template, language, ticket, self._support_address)
-        return templates.operator_reply(request.text or "")
+            body = templates.auto_reply(request.template, language, ticket, self._support_address)
+        else:
+            body = templates.operator_reply(request.text or "")
+        if self._rating_link is None or ticket.csat is not None:
+            return body
+        return f"{body}\n--\n{csat.invitation(language, self._rating_link(ticket.id))}\n"
 
     def _not_notified(self, ticket_id: str, request: NotifyRequest, author: Actor, reason: str) -> NotifyOutcome:
         self._store.record_not_notified(ticket_id, reason, _not_notified_audit(request, author, reason))

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, get_args
 
+from aws_lambda_powertools.metrics import MetricUnit
+
+from supportpilot import desk_metrics
 from supportpilot.envelopes import NotifyRequest
 from supportpilot.escalation import EscalationConflict, EscalationNotFound, EscalationService
 from supportpilot.ids import new_ulid
@@ -213,6 +216,7 @@ class OperatorDesk:
         audit = AuditEntry(at=self._clock(), actor=_actor(operator), action="suggestion_decided", detail=detail)
         if action.status != "proposed" or not self._store.decide_suggestion(ticket_id, body.decision, audit):
             raise Conflict(self._who_decided(ticket_id))
+        desk_metrics.record(desk_metrics.SUGGESTIONS_DECIDED, Decision=body.decision)
         return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"suggested_action": body.decision})
 
     def _who_decided(self, ticket_id: str) -> str:
@@ -239,6 +243,7 @@ class OperatorDesk:
         )
         corrections = body.model_dump(include={"category", "high_emotional_load"}, exclude_none=True)
         original = ticket.triage
+        changed = original is not None and body.category is not None and body.category != original.category
         detail: dict[str, Any] = {"label_id": label.id, "message_id": label.message_id, "human": corrections}
         if original is not None:
             # The model's own result stays in the audit trail; the ticket shows the human's.
@@ -246,16 +251,27 @@ class OperatorDesk:
                 mode="json", include={"category", "high_emotional_load", "model_name", "model_version"}
             )
             note = f"corrected by operator {operator.id}: " + ", ".join(f"{k}={v}" for k, v in corrections.items())
-            corrected = original.model_copy(update={**corrections, "reasons": [*original.reasons, note]})
+            # The first model category stays: a second correction does not make the model right.
+            corrected_from = original.corrected_from or (original.category if changed else None)
+            corrected = original.model_copy(
+                update={**corrections, "reasons": [*original.reasons, note], "corrected_from": corrected_from}
+            )
             ticket = ticket.model_copy(update={"triage": corrected})
         audit = AuditEntry(at=label.at, actor=_actor(operator), action="label_corrected", detail=detail)
         self._store.record_label(label, ticket, audit)
+        desk_metrics.record(desk_metrics.LABELS_RECORDED)
+        if changed:
+            desk_metrics.record(desk_metrics.LABEL_CORRECTIONS)
         return label
 
     def close(self, operator: Operator, ticket_id: str) -> ActionResult:
         _require(operator, Role.AGENT)
         ticket = self._move(operator, ticket_id, TicketStatus.CLOSED, "closed")
         self._escalations.close(ticket_id)
+        desk_metrics.record(desk_metrics.TICKETS_CLOSED)
+        if ticket.closed_at is not None:
+            seconds = (ticket.closed_at - ticket.created_at).total_seconds()
+            desk_metrics.record(desk_metrics.RESOLUTION_SECONDS, max(0.0, seconds), MetricUnit.Seconds)
         return ActionResult(ticket_id=ticket_id, status=ticket.status)
 
     def reopen(self, operator: Operator, ticket_id: str) -> ActionResult:
@@ -264,18 +280,27 @@ class OperatorDesk:
         return ActionResult(ticket_id=ticket_id, status=ticket.status)
 
     def _move(self, operator: Operator, ticket_id: str, target: TicketStatus, action: str) -> Ticket:
+        """Closing records when and by whom (the workload view counts it); reopening clears both."""
         ticket = self._store.get_ticket(ticket_id)
         reopening = target == TicketStatus.WAITING_ON_HUMAN
         if not can_transition(ticket.status, target) or (
             reopening and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
         ):
             raise Conflict(f"ticket {ticket_id} is {ticket.status}: it cannot be {action}")
-        moved = ticket.model_copy(update={"status": target})
-        audit = AuditEntry(
-            at=self._clock(), actor=_actor(operator), action=action, detail={"from": ticket.status, "to": target}
+        now = self._clock()
+        closing = target == TicketStatus.CLOSED
+        moved = ticket.model_copy(
+            update={
+                "status": target,
+                "closed_at": now if closing else None,
+                "closed_by": operator.id if closing else None,
+            }
         )
+        audit = AuditEntry(at=now, actor=_actor(operator), action=action, detail={"from": ticket.status, "to": target})
         try:
-            self._store.save_ticket_fields(moved, ["status"], audit, expected_status=ticket.status)
+            self._store.save_ticket_fields(
+                moved, ["status", "closed_at", "closed_by"], audit, expected_status=ticket.status
+            )
         except TicketChanged:
             raise Conflict(f"ticket {ticket_id} changed meanwhile: reload it") from None
         return moved

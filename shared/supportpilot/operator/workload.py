@@ -1,0 +1,29 @@
+"""The supervisors' workload view: per operator and per team, for a period of whole days."""
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from supportpilot.insights import InsightsStore, Period, PeriodInvalid, WorkloadView, workload
+from supportpilot.models import utc_now
+from supportpilot.operator.models import Operator, Role
+from supportpilot.operator.service import InvalidRequest, NotPermitted
+
+DEFAULT_DAYS = 7
+
+
+class WorkloadDesk:
+    def __init__(self, store: InsightsStore, clock: Callable[[], datetime] = utc_now):
+        self._store = store
+        self._clock = clock
+
+    def workload(self, operator: Operator, first: date | None, last: date | None) -> WorkloadView:
+        """Default period: the last seven days up to today (UTC); a missing end is today."""
+        if not operator.may(Role.SUPERVISOR):
+            raise NotPermitted("this needs the supervisor role")
+        last = last or self._clock().date()
+        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        try:
+            period = Period.of_days(first, last)
+        except PeriodInvalid as exc:
+            raise InvalidRequest("from", str(exc)) from None
+        return workload(self._store.tickets_touching(period.start), period)

@@ -142,3 +142,21 @@ def test_operators_are_created_by_an_admin_with_a_strong_password_and_a_secretle
     client = RESOURCES["OperatorUserPoolClient"]["Properties"]
     assert client["GenerateSecret"] is False and "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
     assert {g["GroupName"] for g in of_type("AWS::Cognito::UserPoolGroup").values()} == {"agent", "supervisor", "admin"}
+
+
+def test_the_desk_has_a_dashboard_alarms_on_its_figures_and_an_hourly_trend_check():
+    (dashboard,) = of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["DashboardBody"])
+    for metric in ("TicketsCreated", "TicketsTriaged", "FirstResponseSeconds", "SlaBreaches", "CsatRating"):
+        assert metric in body, f"the dashboard does not show {metric}"
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    assert alarms["SlaBreachesAlarm"]["MetricName"] == "SlaBreaches"
+    correction = {m["Id"]: m for m in alarms["CorrectionRateAlarm"]["Metrics"]}
+    assert correction["corrections"]["MetricStat"]["Metric"]["MetricName"] == "LabelCorrections"
+    assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms.values())
+    trend = RESOURCES["TrendAlertFunction"]["Properties"]
+    (schedule,) = trend["Events"].values()
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == {"Ref": "TrendSchedule"}
+    assert TEMPLATE.document["Parameters"]["TrendSchedule"]["Default"] == "rate(1 hour)"
+    assert TEMPLATE.functions["TrendAlertFunction"].on_failure_destination == "TrendAlertDeadLetterQueue"

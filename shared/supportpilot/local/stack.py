@@ -241,7 +241,8 @@ class LocalStack:
             generated = self.template.resources[logical_id]["Properties"].get("GenerateSecretString", {})
             document = json.loads(generated.get("SecretStringTemplate", "{}"))
             if "GenerateStringKey" in generated:  # as Secrets Manager does: a random value under that key
-                document[generated["GenerateStringKey"]] = secrets_module.token_urlsafe(generated.get("PasswordLength", 32))
+                length = generated.get("PasswordLength", 32)
+                document[generated["GenerateStringKey"]] = secrets_module.token_urlsafe(length)
             value = json.dumps(DEMO_WEBHOOK_SECRETS) if logical_id == "WebhookSecrets" else json.dumps(document)
             response = secrets.create_secret(Name=f"{STACK_NAME}-{logical_id}", SecretString=value)
             created[logical_id] = {"Ref": response["ARN"]}

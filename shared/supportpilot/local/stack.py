@@ -169,9 +169,13 @@ class LocalFunction:
 def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     module_name, function_name = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_name}.py"
-    # Lambda puts the function's directory on the path: handlers import their sibling modules.
+    # Lambda puts the function's directory on the path: handlers import their sibling modules. Each
+    # import is a fresh execution environment, so siblings imported for an earlier stack are dropped.
     if str(spec.code_dir) not in sys.path:
         sys.path.append(str(spec.code_dir))
+    for name, loaded in list(sys.modules.items()):
+        if Path(getattr(loaded, "__file__", None) or "/").parent == spec.code_dir:
+            del sys.modules[name]
     unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
     if module_spec is None or module_spec.loader is None:

@@ -40,7 +40,12 @@ from supportpilot.local.template import (
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "supportpilot-local"
-DEMO_PARAMETERS = {"SupportDomain": "shop.example.nl", "SupportAddress": "support@shop.example.nl"}
+# The local stack turns the optional Amazon Connect function on, so the demo and tests run it too.
+DEMO_PARAMETERS = {
+    "SupportDomain": "shop.example.nl",
+    "SupportAddress": "support@shop.example.nl",
+    "EnableConnect": "true",
+}
 # Development-only secrets: the samples in events/ are signed with these when replayed.
 DEMO_WEBHOOK_SECRETS = {
     "form": "demo-form-secret",
@@ -168,6 +173,9 @@ class LocalFunction:
 def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     module_name, function_name = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_name}.py"
+    # Lambda puts the code directory on the path: a handler may import the modules beside it.
+    if str(spec.code_dir) not in sys.path:
+        sys.path.append(str(spec.code_dir))
     unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
     if module_spec is None or module_spec.loader is None:

@@ -10,7 +10,6 @@ from typing import Protocol
 
 from supportpilot.identity import customer_key, email_customer
 from supportpilot.models import CustomerIdentity, CustomerMatch
-from supportpilot.phone import normalise_phone
 
 PHONE_HANDLE_PREFIX = "phone:"
 
@@ -63,7 +62,3 @@ def match_customer(
         return CustomerMatch()
     directory.link(customer, phone)
     return CustomerMatch(customer=customer)
-
-
-def phone_or_none(raw: str | None, country_code: str) -> str | None:
-    return normalise_phone(raw, country_code) if raw else None

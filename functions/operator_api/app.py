@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from timeline_routes import router as timeline_router
 from workload import router as workload_router
 
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
@@ -81,6 +82,7 @@ data_requests = DataRequestService(
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE)
 app.include_router(workload_router)
+app.include_router(timeline_router)
 ERROR_STATUS: dict[type[Exception], int] = {
     NotAuthenticated: 401,
     NotPermitted: 403,

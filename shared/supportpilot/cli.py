@@ -1,6 +1,7 @@
 """The `supportpilot` command."""
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -96,6 +97,115 @@ def _triage(args: argparse.Namespace) -> int:
             return triage_lines(handle, args.model, sys.stdout)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         return _fail("triage", error)
+
+
+class _FileCheckpoints:
+    """The CLI's checkpoint: a JSON file next to the export (`<FILE>.checkpoint.json`)."""
+
+    def __init__(self, path: Path):
+        self._path = path
+
+    def load(self):
+        from supportpilot.timeline.models import Checkpoint
+
+        return Checkpoint.model_validate_json(self._path.read_text()) if self._path.is_file() else None
+
+    def save(self, checkpoint) -> None:
+        partial = self._path.with_suffix(".partial")
+        partial.write_text(checkpoint.model_dump_json())
+        partial.replace(self._path)
+
+
+def _read_mapping(path: Path | None):
+    from pydantic import ValidationError
+
+    from supportpilot.timeline.models import ImportMapping
+
+    if path is None:
+        return ImportMapping()
+    try:
+        return ImportMapping.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"{path}: {problems}") from None
+
+
+def _export_training(args: argparse.Namespace, records, progress: Callable[[str], None]) -> int:
+    from supportpilot.timeline.import_formats import Rejected
+    from supportpilot.timeline.imports import training_rows
+
+    written = skipped = 0
+    with open(args.export_training, "w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=["text", "label", "language"])
+        writer.writeheader()
+        for line, row in training_rows(records, _read_mapping(args.mapping)):
+            if isinstance(row, Rejected):
+                skipped += 1
+                progress(f"line {line}: skipped: {row.reason}")
+                continue
+            writer.writerow(row)
+            written += 1
+    print(json.dumps({"training_file": str(args.export_training), "rows": written, "skipped": skipped}))
+    progress(f"wrote {written} rows; train with --text-column text --label-column label")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import os
+
+    import boto3
+
+    from supportpilot.adapters.timeline_store import DynamoTimelineStore
+    from supportpilot.models import Actor
+    from supportpilot.phone import DEFAULT_COUNTRY_CODE
+    from supportpilot.timeline.import_formats import ImportFormatError, read_export
+    from supportpilot.timeline.import_jobs import rejects_csv
+    from supportpilot.timeline.imports import Importer
+
+    progress = _progress("import")
+    try:
+        mapping = _read_mapping(args.mapping)
+        with open(args.file, "rb") as export:
+            records = read_export(args.source, str(args.file), export)
+            if args.export_training:
+                return _export_training(args, records, progress)
+            table = args.table or os.environ.get("TABLE_NAME")
+            if not table:
+                return _fail("import", "name the ticket table with --table or TABLE_NAME")
+            store = DynamoTimelineStore(
+                boto3.client("dynamodb"), table, int(os.environ.get("TICKET_RETENTION_DAYS", "730"))
+            )
+            actor = Actor(kind="system", id="import-cli")
+            country = args.country_code or DEFAULT_COUNTRY_CODE
+            importer = Importer(store, store, args.source, mapping, actor, country, progress=progress)
+            checkpoints = _FileCheckpoints(Path(f"{args.file}.checkpoint.json"))
+            checkpoint = importer.run(records, checkpoints, resume=args.resume)
+    except (OSError, ValueError, ImportFormatError) as error:
+        return _fail("import", error)
+    rejects = Path(f"{args.file}.rejects.csv")
+    rejects.write_bytes(rejects_csv(checkpoint))
+    summary = checkpoint.model_dump(include={"imported", "duplicates", "rejected", "last_line"})
+    print(json.dumps({**summary, "rejects_file": str(rejects)}))
+    return 1 if checkpoint.rejected else 0
+
+
+def _add_import_command(commands) -> None:
+    command = commands.add_parser(
+        "import", help="load a Zendesk, Freshdesk or CSV export onto the customer timelines (resumable)"
+    )
+    command.add_argument("--source", required=True, choices=["zendesk", "freshdesk", "csv"])
+    command.add_argument("file", type=Path, help="the export file (see docs/architecture.md for the layouts)")
+    command.add_argument("--mapping", type=Path, help='JSON: {"categories": {old: new}, "unmapped": keep|drop}')
+    command.add_argument("--resume", action="store_true", help="continue after the last checkpointed line")
+    command.add_argument("--table", help="DynamoDB ticket table (default: $TABLE_NAME)")
+    command.add_argument("--country-code", help="country code for national phone numbers (default 31)")
+    command.add_argument(
+        "--export-training",
+        type=Path,
+        metavar="OUT.csv",
+        help="write text,label,language rows for `supportpilot train` instead of importing",
+    )
+    command.set_defaults(run=_import)
 
 
 def _add_data_arguments(command: argparse.ArgumentParser) -> None:
@@ -206,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     _add_triage_commands(commands)
     _add_report_command(commands)
+    _add_import_command(commands)
     return parser
 
 

@@ -4,6 +4,7 @@ Ticket ids sort by creation time, survive being lower-cased by mail systems (plu
 are short enough for a subject token.
 """
 
+import hashlib
 import os
 import time
 
@@ -11,10 +12,19 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {ch: i for i, ch in enumerate(_ALPHABET)}
 
 
-def new_ulid(now_ms: int | None = None) -> str:
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+def _encode(ms: int, tail: bytes) -> str:
+    value = (ms << 80) | int.from_bytes(tail[:10], "big")
     return "".join(_ALPHABET[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def new_ulid(now_ms: int | None = None) -> str:
+    return _encode(int(time.time() * 1000) if now_ms is None else now_ms, os.urandom(10))
+
+
+def stable_ulid(at_ms: int, seed: str) -> str:
+    """A ULID whose random part is derived from `seed`: the same source record always gets the same
+    id (imports run twice write the same items), and it still sorts by `at_ms`."""
+    return _encode(max(at_ms, 0), hashlib.sha256(seed.encode()).digest())
 
 
 def is_ulid(text: str) -> bool:

@@ -67,7 +67,7 @@ class Ingestor:
     ):
         self._store = store
         self._blobs = blobs
-        self._classify = classify_queue
+        self._deliveries = DeliveryCommitter(store, classify_queue)
         self._support_address = support_address
         self._max_attachment_bytes = max_attachment_bytes
 
@@ -243,8 +243,19 @@ class Ingestor:
             ]
         return self._commit(record, "ticket_opened" if record.ticket else "timeline_recorded")
 
-    # ---------- shared ----------
     def _commit(self, record: DeliveryRecord, result: str) -> IngestOutcome:
+        return self._deliveries.commit(record, result)
+
+
+class DeliveryCommitter:
+    """Writes one delivery (a mail, a webhook event, a logged call) and queues its message for
+    classification, so every channel enters the pipeline the same way."""
+
+    def __init__(self, store: TicketStore, classify_queue: WorkQueue):
+        self._store = store
+        self._classify = classify_queue
+
+    def commit(self, record: DeliveryRecord, result: str) -> IngestOutcome:
         try:
             self._store.record_delivery(record)
         except DuplicateDelivery as duplicate:

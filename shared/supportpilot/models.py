@@ -23,6 +23,9 @@ class Channel(StrEnum):
     STRIPE = "stripe"
     X = "x"
     META = "meta"
+    PHONE = "phone"  # calls logged by an operator or recorded from Amazon Connect
+    CHAT = "chat"  # chats recorded from Amazon Connect
+    IMPORT = "import"  # history imported from another helpdesk
 
 
 class TicketStatus(StrEnum):
@@ -80,6 +83,15 @@ class CustomerIdentity(BaseModel):
     kind: Literal["email", "handle"]
     value: str
     display_name: str | None = None
+
+
+class CustomerMatch(BaseModel):
+    """Who a phone number or address belongs to. `ambiguous`: more than one customer holds it, so
+    nothing may be attached to any of them until a person decides (`candidates` are their ids)."""
+
+    customer: CustomerIdentity | None = None
+    ambiguous: bool = False
+    candidates: list[str] = Field(default_factory=list)
 
 
 class Attachment(BaseModel):

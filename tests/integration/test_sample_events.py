@@ -11,9 +11,15 @@ from pydantic import TypeAdapter
 from supportpilot.envelopes import ClassifyRequest, IngestWork
 from supportpilot.receive_mail import SesEvent
 from supportpilot.receive_webhook import ApiGatewayProxyEvent
+from supportpilot.timeline.connect import ConnectContactEvent
+from supportpilot.timeline.import_jobs import ExportUploaded
 from tests.conftest import EVENTS, load_event
 
-SQS_BODIES = {"ingest": TypeAdapter(IngestWork).validate_json, "classify": ClassifyRequest.model_validate_json}
+SQS_BODIES = {
+    "ingest": TypeAdapter(IngestWork).validate_json,
+    "classify": ClassifyRequest.model_validate_json,
+    "import_history": ExportUploaded.model_validate_json,
+}
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*/*.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -25,6 +31,8 @@ def test_every_sample_event_has_the_shape_its_function_reads(path):
     elif function == "receive_webhook":
         request = ApiGatewayProxyEvent.model_validate(event)
         assert request.raw_body() or (request.http_method == "GET" and request.query_string_parameters)
+    elif function == "connect_events":
+        assert ConnectContactEvent.from_event(event).detail.contact_id
     else:
         for record in event["Records"]:
             SQS_BODIES[function](record["body"])

@@ -41,7 +41,12 @@ from supportpilot.local.template import (
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "supportpilot-local"
-DEMO_PARAMETERS = {"SupportDomain": "shop.example.nl", "SupportAddress": "support@shop.example.nl"}
+# The local stack turns the optional Amazon Connect function on, so the demo and tests run it too.
+DEMO_PARAMETERS = {
+    "SupportDomain": "shop.example.nl",
+    "SupportAddress": "support@shop.example.nl",
+    "EnableConnect": "true",
+}
 # Development-only secrets: the samples in events/ are signed with these when replayed.
 DEMO_WEBHOOK_SECRETS = {
     "form": "demo-form-secret",

@@ -17,7 +17,7 @@ from cfnlint.decode import decode_str
 # Types the local runtime serves itself (API Gateway, event source mappings, SES, async invoke
 # destinations), creates itself (secrets; state machines, which moto's CloudFormation reports as
 # created without creating them; Cognito user pools, clients and groups, which it does not know),
-# or that moto neither creates nor evaluates (alarms, bucket policies, permissions). Everything
+# or that moto neither creates nor evaluates (alarms, bucket and queue policies, permissions). Everything
 # else goes to moto's CloudFormation.
 NOT_FOR_MOTO = frozenset(
     {
@@ -35,6 +35,7 @@ NOT_FOR_MOTO = frozenset(
         "AWS::CloudWatch::Dashboard",
         "AWS::Events::Rule",
         "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
         "AWS::SNS::Subscription",
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolClient",

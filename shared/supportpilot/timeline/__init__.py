@@ -1,0 +1,1 @@
+"""One timeline per customer: logged phone calls, Amazon Connect contacts and imported helpdesk history."""

@@ -4,8 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench model lock sam-validate clean
+.PHONY: demo test lint bench model lock sam-validate clean screenshots
 
 $(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +24,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	AWS_DEFAULT_REGION=eu-west-1 $(BIN)/cfn-lint template.yaml
 
-test: lint
+test: lint $(CHROMEDRIVER)
 	$(BIN)/pytest -q $(ARGS)
+
+# The browser tests drive Debian's chromium through chromium-driver (no browser download at run time).
+$(CHROMEDRIVER):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver
+
+# docs/screenshots/queue.png and ticket.png, taken by the browser scenario against `supportpilot demo`.
+screenshots: $(STAMP) $(CHROMEDRIVER)
+	SUPPORTPILOT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser -k "most_urgent_first or audit_trail"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)

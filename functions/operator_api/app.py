@@ -1,6 +1,7 @@
 """The operator API: /api/... behind API Gateway's Cognito authorizer, /openapi.json and /swagger."""
 
 import json
+import pathlib
 from typing import Annotated, Any
 
 import boto3
@@ -22,6 +23,7 @@ from supportpilot.lambda_entry import TableSettings
 from supportpilot.models import Message, TicketStatus
 from supportpilot.operator import Conflict, InvalidRequest, NotAuthenticated, NotPermitted, OperatorDesk
 from supportpilot.operator.claims import operator_from_claims
+from supportpilot.operator.console import console_router
 from supportpilot.operator.models import (
     ActionResult,
     CustomerLookupBody,
@@ -83,6 +85,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE)
 app.include_router(workload_router)
 app.include_router(timeline_router)
+app.include_router(console_router(pathlib.Path(__file__).parent / "console"))
 ERROR_STATUS: dict[type[Exception], int] = {
     NotAuthenticated: 401,
     NotPermitted: 403,

@@ -120,7 +120,7 @@ def test_webhook_route_and_secrets_come_from_secrets_manager_not_the_template():
     assert not re.search(r"whsec_|shpss_|demo-\w+-secret", template_text)
 
 
-def test_every_api_route_except_the_webhooks_and_rating_links_needs_a_cognito_token():
+def test_every_api_route_except_webhooks_rating_links_and_console_files_needs_a_cognito_token():
     routes = [(name, route) for name, spec in TEMPLATE.functions.items() for route in spec.api_routes]
     assert routes
     for name, route in routes:
@@ -128,6 +128,8 @@ def test_every_api_route_except_the_webhooks_and_rating_links_needs_a_cognito_to
             assert route.user_pool is None, "webhooks authenticate by signature"
         elif route.path == "/csat/{token}":
             assert route.user_pool is None, "customers rate through a signed link, without an account"
+        elif route.path in ("/console", "/console/{file}"):
+            assert (name, route.method, route.user_pool) == ("OperatorApiFunction", "get", None), "static files only"
         else:
             assert route.user_pool == "OperatorUserPool", f"{name} {route.method} {route.path} has no authorizer"
 

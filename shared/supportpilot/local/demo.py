@@ -10,6 +10,7 @@ Samples follow one convention, the same files `sam local invoke -e` takes:
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -88,6 +89,9 @@ class LocalRuntime:
         overrides = {"POWERTOOLS_METRICS_DISABLED": "true"}
         if self._quiet:
             overrides["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            # The console signs in from the browser: against moto's Cognito (it answers CORS preflights).
+            overrides["CONSOLE_COGNITO_ENDPOINT"] = os.environ["AWS_ENDPOINT_URL"]
         self.stack.create(environment_overrides=overrides)
         self.stack.create_demo_operators()
         _send_function_logs_to_stderr()
@@ -251,6 +255,7 @@ def sign_in_instructions(stack: LocalStack, moto_url: str, api_url: str) -> str:
     users = ", ".join(f"{email} ({group})" for email, group in DEMO_OPERATORS.items())
     return (
         f"\ndevelopment operators: {users}; password {DEMO_OPERATOR_PASSWORD}\n"
+        f"operator console: {api_url}/console (sign in with one of them)\n"
         "sign in and list the queue:\n"
         f"  TOKEN=$(curl -s {moto_url}/ -H 'Content-Type: application/x-amz-json-1.1' "
         "-H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' "

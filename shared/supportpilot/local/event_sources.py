@@ -224,13 +224,17 @@ class LocalApi:
             return
         payload = response.get("body") or ""
         raw = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-        self._reply(request, response.get("statusCode", 200), response.get("headers") or {}, raw)
+        # API Gateway merges `headers` and `multiValueHeaders` (Powertools' REST resolver uses the latter).
+        headers = {name: [value] for name, value in (response.get("headers") or {}).items()}
+        headers.update(response.get("multiValueHeaders") or {})
+        self._reply(request, response.get("statusCode", 200), headers, raw)
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str | list[str]], body: bytes) -> None:
         request.send_response(status)
-        for name, value in headers.items():
-            request.send_header(name, value)
+        for name, values in headers.items():
+            for value in [values] if isinstance(values, str) else values:
+                request.send_header(name, value)
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)

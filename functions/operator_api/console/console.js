@@ -1,0 +1,767 @@
+// The SupportPilot operator console. Plain JavaScript, no build step.
+// Everything that came from a customer or the API is put in the page as text (textContent), never as HTML.
+
+const TOKEN_KEY = "supportpilot.idToken";
+const LANGUAGE_KEY = "supportpilot.language";
+const PRIORITY_RANK = { P1: 1, P2: 2, P3: 3 };
+const apiBase = new URL("../", window.location.href);
+
+const state = {
+  config: null,
+  strings: {},
+  language: "en",
+  token: null,
+  claims: null,
+  expiryTimer: null,
+  challenge: null,
+  tickets: [],
+  nextCursor: null,
+  ticket: null,
+  knownCategories: new Set(),
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------- text and elements ----------
+
+function t(key, values = {}) {
+  const table = state.strings[state.language] || {};
+  const text = table[key] ?? state.strings.en?.[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+function tOr(prefix, value) {
+  // A translated name for a known value (status, queue, ...), else the value itself.
+  if (value === null || value === undefined || value === "") return "–";
+  const key = `${prefix}.${value}`;
+  const table = state.strings[state.language] || {};
+  return table[key] ?? state.strings.en?.[key] ?? String(value).replaceAll("_", " ");
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "className") node.className = value;
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function formatTime(iso) {
+  if (!iso) return "–";
+  const locale = state.language === "nl" ? "nl-NL" : "en-GB";
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+}
+
+function formatValue(value) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function facts(target, rows) {
+  target.replaceChildren();
+  for (const [label, value] of rows) {
+    target.append(el("dt", {}, label), el("dd", {}, value instanceof Node ? value : formatValue(value)));
+  }
+}
+
+function list(items) {
+  if (!items || items.length === 0) return "–";
+  return el("ul", { className: "plain" }, items.map((item) => el("li", {}, item)));
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.language;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
+    node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+  }
+  for (const button of document.querySelectorAll("button.lang")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === state.language));
+  }
+  document.title = `SupportPilot – ${t("console")}`;
+  rerender();
+}
+
+function rerender() {
+  // After a language switch: the same view with the data already loaded, in the new language.
+  const visible = document.querySelector(".view:not([hidden])");
+  if (!visible) return;
+  show(visible.id);
+  if (visible.id === "queue-view") renderQueue();
+  if (visible.id === "ticket-view" && state.ticket) renderTicket();
+}
+
+// ---------- status and errors ----------
+
+function announce(message) {
+  $("error").hidden = true;
+  $("status").textContent = message;
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || "");
+    this.status = status;
+    this.body = body || {};
+  }
+
+  describe() {
+    const detail = Array.isArray(this.body.detail) ? this.body.detail[0] : null;
+    const field = this.body.field || (detail?.loc || []).filter((part) => part !== "body").join(".");
+    const message = this.body.message || detail?.msg || "";
+    const kind = t(`http.${this.status}`) === `http.${this.status}` ? t("http.other") : t(`http.${this.status}`);
+    let text = `${kind} (${this.status})`;
+    if (field) text += ` – ${t("field_named", { field })}`;
+    if (message) text += `: ${message}`;
+    return text;
+  }
+}
+
+function report(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) {
+      signOut(t("session_expired"));
+      return;
+    }
+    showError(error.describe());
+  } else {
+    showError(`${t("http.other")}: ${error.message}`);
+  }
+}
+
+// ---------- Cognito sign-in ----------
+
+function decodeClaims(token) {
+  const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+  const padded = part + "=".repeat((4 - (part.length % 4)) % 4);
+  const json = new TextDecoder().decode(Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)));
+  return JSON.parse(json);
+}
+
+function groupsOf(claims) {
+  const groups = claims["cognito:groups"] || [];
+  return Array.isArray(groups) ? groups : String(groups).split(/[\s,]+/);
+}
+
+function hasRole(role) {
+  const groups = groupsOf(state.claims || {});
+  if (role === "supervisor") return groups.includes("supervisor") || groups.includes("admin");
+  return groups.length > 0;
+}
+
+async function cognito(target, body) {
+  const response = await fetch(state.config.cognito.endpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}`,
+    },
+    body: JSON.stringify(body),
+  });
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const type = String(payload.__type || "").split("#").pop();
+    const known = ["NotAuthorizedException", "UserNotFoundException", "InvalidPasswordException"];
+    throw new Error(known.includes(type) ? t(`cognito.${type}`) : t("sign_in_failed"));
+  }
+  return payload;
+}
+
+function acceptAuthentication(result) {
+  if (result.AuthenticationResult?.IdToken) {
+    startSession(result.AuthenticationResult.IdToken);
+    return;
+  }
+  if (result.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+    state.challenge = { session: result.Session, username: $("email").value };
+    $("sign-in-form").hidden = true;
+    $("new-password-form").hidden = false;
+    $("new-password").focus();
+    return;
+  }
+  throw new Error(t("sign_in_failed"));
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const email = $("email").value.trim();
+  const password = $("password").value;
+  if (!email || !password) {
+    showError(t("sign_in_missing"));
+    return;
+  }
+  announce(t("signing_in"));
+  try {
+    const result = await cognito("InitiateAuth", {
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: state.config.cognito.client_id,
+      AuthParameters: { USERNAME: email, PASSWORD: password },
+    });
+    $("password").value = "";
+    acceptAuthentication(result);
+  } catch (error) {
+    announce("");
+    showError(error.message);
+  }
+}
+
+async function setNewPassword(event) {
+  event.preventDefault();
+  try {
+    const result = await cognito("RespondToAuthChallenge", {
+      ChallengeName: "NEW_PASSWORD_REQUIRED",
+      ClientId: state.config.cognito.client_id,
+      Session: state.challenge.session,
+      ChallengeResponses: { USERNAME: state.challenge.username, NEW_PASSWORD: $("new-password").value },
+    });
+    $("new-password").value = "";
+    acceptAuthentication(result);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function startSession(token) {
+  const claims = decodeClaims(token);
+  const remaining = claims.exp * 1000 - Date.now();
+  if (remaining <= 0) {
+    signOut(t("session_expired"));
+    return;
+  }
+  state.token = token;
+  state.claims = claims;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  clearTimeout(state.expiryTimer);
+  state.expiryTimer = setTimeout(() => signOut(t("session_expired")), remaining);
+  $("sign-in-form").hidden = false;
+  $("new-password-form").hidden = true;
+  announce(t("signed_in_as", { who: claims.email || claims.sub }));
+  if (!window.location.hash || window.location.hash === "#sign-in") window.location.hash = "#queue";
+  else route();
+}
+
+function signOut(message) {
+  clearTimeout(state.expiryTimer);
+  state.token = null;
+  state.claims = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  route();
+  if (message) showError(message);
+}
+
+// ---------- the operator API ----------
+
+async function api(method, path, body) {
+  const headers = { Authorization: state.token };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(new URL(path, apiBase), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, payload);
+  return payload;
+}
+
+// ---------- views ----------
+
+function show(viewId) {
+  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== viewId;
+  const signedIn = Boolean(state.token);
+  $("nav").hidden = !signedIn;
+  $("sign-out").hidden = !signedIn;
+  $("who").textContent = signedIn ? t("signed_in_short", { who: state.claims.email || state.claims.sub }) : "";
+  for (const node of document.querySelectorAll("[data-needs-role]")) node.hidden = !hasRole(node.dataset.needsRole);
+}
+
+function route() {
+  const hash = window.location.hash.slice(1);
+  if (!state.token) {
+    show("sign-in-view");
+    return;
+  }
+  if (hash.startsWith("ticket/")) {
+    show("ticket-view");
+    loadTicket(decodeURIComponent(hash.slice("ticket/".length)));
+  } else if (hash === "breaches") {
+    show("breaches-view");
+    loadBreaches();
+  } else {
+    show("queue-view");
+    loadQueue(false);
+  }
+}
+
+// ---------- SLA timers ----------
+
+function slaBadge(slaState, dueAt) {
+  return el("span", { className: "sla", dataset: { state: slaState, due: dueAt || "" } });
+}
+
+function renderTimer(node) {
+  const { state: slaState, due } = node.dataset;
+  node.classList.remove("breached", "overdue", "soon");
+  if (slaState === "claimed") {
+    node.textContent = t("sla.claimed");
+    return;
+  }
+  if (slaState === "breached") {
+    node.classList.add("breached");
+    node.textContent = t("sla_breached_marker");
+    return;
+  }
+  if (!due) {
+    node.textContent = "–";
+    return;
+  }
+  const seconds = Math.round((new Date(due).getTime() - Date.now()) / 1000);
+  const span = duration(Math.abs(seconds));
+  if (seconds < 0) {
+    node.classList.add("overdue");
+    node.textContent = t("sla_overdue", { time: span });
+  } else {
+    if (seconds < 900) node.classList.add("soon");
+    node.textContent = t("sla_left", { time: span });
+  }
+}
+
+function duration(seconds) {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const two = (n) => String(n).padStart(2, "0");
+  if (hours > 0) return t("duration_hours", { h: hours, m: two(minutes) });
+  return t("duration_minutes", { m: minutes, s: two(seconds % 60) });
+}
+
+function tickTimers() {
+  for (const node of document.querySelectorAll(".sla")) renderTimer(node);
+}
+
+// ---------- queue ----------
+
+function urgency(ticket) {
+  const due = ticket.sla_due_at ? new Date(ticket.sla_due_at).getTime() : Number.MAX_SAFE_INTEGER;
+  return [
+    ticket.sla_state === "breached" ? 0 : 1,
+    PRIORITY_RANK[ticket.priority] ?? 4,
+    ticket.sla_state === "claimed" ? 1 : 0,
+    due,
+    new Date(ticket.created_at).getTime(),
+  ];
+}
+
+function mostUrgentFirst(a, b) {
+  const [x, y] = [urgency(a), urgency(b)];
+  for (let i = 0; i < x.length; i += 1) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+
+function markers(ticket) {
+  const found = [];
+  if (ticket.high_emotional_load) found.push(el("span", { className: "marker emotional" }, t("emotional_marker")));
+  if (ticket.automation_level === "suggest") found.push(el("span", { className: "marker suggest" }, t("suggest_marker")));
+  if (ticket.claimed_by) found.push(el("span", { className: "marker" }, t("claimed_by", { who: ticket.claimed_by })));
+  return found;
+}
+
+function filterQuery() {
+  const query = new URLSearchParams();
+  for (const [name, value] of new FormData($("filters"))) if (value) query.set(name, value);
+  return query;
+}
+
+async function loadQueue(more) {
+  const query = filterQuery();
+  query.set("limit", "50");
+  if (more && state.nextCursor) query.set("cursor", state.nextCursor);
+  try {
+    const page = await api("GET", `api/tickets?${query}`);
+    state.tickets = more ? [...state.tickets, ...page.tickets] : page.tickets;
+    state.nextCursor = page.next_cursor;
+    renderQueue();
+  } catch (error) {
+    report(error);
+  }
+}
+
+function renderQueue() {
+  const tickets = [...state.tickets].sort(mostUrgentFirst);
+  for (const ticket of tickets) if (ticket.category) state.knownCategories.add(ticket.category);
+  $("queue-rows").replaceChildren(
+    ...tickets.map((ticket) =>
+      el(
+        "tr",
+        { dataset: { ticketId: ticket.id, priority: ticket.priority || "" } },
+        el("td", {}, el("span", { className: `priority ${ticket.priority || ""}` }, ticket.priority || "–")),
+        el("td", {}, slaBadge(ticket.sla_state, ticket.sla_due_at)),
+        el(
+          "td",
+          {},
+          el("a", { href: `#ticket/${encodeURIComponent(ticket.id)}` }, ticket.subject || t("no_subject")),
+          " ",
+          markers(ticket),
+        ),
+        el("td", {}, tOr("category", ticket.category)),
+        el("td", {}, tOr("queue", ticket.queue)),
+        el("td", {}, tOr("status", ticket.status)),
+        el("td", {}, tOr("language", ticket.language)),
+      ),
+    ),
+  );
+  $("queue-empty").hidden = tickets.length > 0;
+  $("load-more").hidden = !state.nextCursor;
+  tickTimers();
+}
+
+async function loadBreaches() {
+  try {
+    const tickets = (await api("GET", "api/breaches")).sort(mostUrgentFirst);
+    $("breach-list").replaceChildren(
+      ...tickets.map((ticket) =>
+        el(
+          "li",
+          {},
+          el("span", { className: `priority ${ticket.priority || ""}` }, ticket.priority || "–"),
+          " ",
+          el("a", { href: `#ticket/${encodeURIComponent(ticket.id)}` }, ticket.subject || t("no_subject")),
+          " ",
+          slaBadge(ticket.sla_state, ticket.sla_due_at),
+        ),
+      ),
+    );
+    $("breaches-empty").hidden = tickets.length > 0;
+    tickTimers();
+  } catch (error) {
+    report(error);
+  }
+}
+
+// ---------- ticket detail ----------
+
+async function loadTicket(ticketId) {
+  try {
+    state.ticket = await api("GET", `api/tickets/${encodeURIComponent(ticketId)}`);
+    renderTicket();
+  } catch (error) {
+    report(error);
+  }
+}
+
+function renderTicket() {
+  const detail = state.ticket;
+  const ticket = detail.ticket;
+  $("ticket-title").textContent = ticket.subject || t("no_subject");
+  $("ticket-meta").replaceChildren(
+    el("span", { className: `priority ${ticket.priority || ""}` }, ticket.priority || "–"),
+    " ",
+    slaBadge(detail.sla_state, detail.escalation?.sla_due_at),
+    " · ",
+    `${t("status_label")}: ${tOr("status", ticket.status)}`,
+    " · ",
+    `${t("col_queue")}: ${tOr("queue", ticket.queue)}`,
+    " · ",
+    `${t("channel")}: ${ticket.channel}`,
+    " · ",
+    `${t("col_language")}: ${tOr("language", ticket.language)}`,
+    " · ",
+    `#${ticket.id}`,
+    " ",
+    ticket.triage?.high_emotional_load ? el("span", { className: "marker emotional" }, t("emotional_marker")) : null,
+  );
+  const escalation = detail.escalation?.state;
+  $("claim").hidden = !(escalation === "waiting" || escalation === "breached");
+  $("close-ticket").hidden = ticket.status === "closed";
+  $("reopen-ticket").hidden = !(ticket.status === "resolved" || ticket.status === "closed");
+  renderSuggestion(detail.suggested_action);
+  $("empathy").hidden = !detail.empathy_hint;
+  $("empathy-body").textContent = detail.empathy_hint || "";
+  renderMessages(detail.messages);
+  renderTriage(ticket.triage);
+  renderRouting(detail.routing);
+  renderEscalation(detail.escalation);
+  renderCustomer(ticket);
+  renderTimeline(detail.timeline);
+  renderLabels(detail.labels);
+  renderAudit(detail.audit);
+  tickTimers();
+}
+
+function renderSuggestion(action) {
+  $("suggestion").hidden = !action;
+  if (!action) return;
+  const parameters = Object.entries(action.parameters || {}).map(([key, value]) => `${key}: ${formatValue(value)}`);
+  $("suggestion-body").replaceChildren(
+    el("p", {}, action.summary),
+    el(
+      "dl",
+      { className: "facts" },
+      el("dt", {}, t("suggestion_kind")),
+      el("dd", {}, tOr("action", action.kind)),
+      el("dt", {}, t("suggestion_state")),
+      el("dd", { id: "suggestion-status" }, tOr("decision", action.status)),
+      el("dt", {}, t("parameters")),
+      el("dd", {}, list(parameters)),
+    ),
+  );
+  $("suggestion-form").hidden = action.status !== "proposed";
+}
+
+function renderMessages(messages) {
+  $("messages").replaceChildren(
+    ...messages.map((message) =>
+      el(
+        "li",
+        { className: `message ${message.direction}` },
+        el(
+          "p",
+          { className: "meta" },
+          el("strong", {}, tOr("direction", message.direction)),
+          ` · ${message.channel} · ${formatTime(message.received_at)}`,
+        ),
+        message.subject ? el("p", { className: "subject" }, message.subject) : null,
+        el("div", { className: "body" }, message.body),
+        message.quoted ? el("details", {}, el("summary", {}, t("quoted_text")), el("div", { className: "body" }, message.quoted)) : null,
+        message.attachments?.length
+          ? el("p", {}, `${t("attachments")}: `, message.attachments.map((a) => `${a.filename} (${a.size} B)`).join(", "))
+          : null,
+        message.warnings?.length ? el("p", { className: "warning" }, message.warnings.join("; ")) : null,
+      ),
+    ),
+  );
+}
+
+function renderTriage(triage) {
+  if (!triage) {
+    facts($("triage"), [[t("category"), t("not_triaged")]]);
+    return;
+  }
+  state.knownCategories.add(triage.category);
+  $("known-categories").replaceChildren(...[...state.knownCategories].sort().map((c) => el("option", { value: c })));
+  facts($("triage"), [
+    [t("category"), tOr("category", triage.category)],
+    [t("confidence"), `${Math.round(triage.confidence * 100)}%`],
+    [t("col_language"), tOr("language", triage.language)],
+    [t("emotional_load"), `${Math.round(triage.emotional_load * 100)}%`],
+    [t("emotional_load_flag"), triage.high_emotional_load ? t("yes") : t("no")],
+    [t("cues"), list(triage.cues)],
+    [t("reasons"), list(triage.reasons)],
+    [t("needs_human"), triage.needs_human ? t("yes") : t("no")],
+    [t("model"), `${triage.model_name} ${triage.model_version}`],
+  ]);
+}
+
+function renderRouting(routing) {
+  if (!routing) {
+    facts($("routing"), [[t("routing_title"), t("not_routed")]]);
+    return;
+  }
+  facts($("routing"), [
+    [t("col_queue"), tOr("queue", routing.queue)],
+    [t("col_priority"), routing.priority],
+    [t("automation_level"), tOr("automation", routing.automation_level)],
+    [t("reasons"), list(routing.reasons)],
+    [t("context_summary"), routing.context_summary],
+    [t("policy_version"), routing.policy_version],
+    [t("decided_at"), formatTime(routing.decided_at)],
+  ]);
+}
+
+function renderEscalation(escalation) {
+  if (!escalation) {
+    facts($("escalation"), [[t("escalation_state"), t("no_escalation")]]);
+    return;
+  }
+  facts($("escalation"), [
+    [t("escalation_state"), tOr("escalation", escalation.state)],
+    [t("tier"), escalation.tier],
+    [t("sla_due"), formatTime(escalation.sla_due_at)],
+    [t("claimed_by_label"), escalation.claimed_by],
+    [t("breached_at"), escalation.breached_at ? formatTime(escalation.breached_at) : null],
+  ]);
+}
+
+function renderCustomer(ticket) {
+  const profile = ticket.profile;
+  const customer = ticket.customer;
+  const rows = [[t("customer_contact"), `${customer.display_name ? `${customer.display_name} – ` : ""}${customer.value}`]];
+  if (profile) {
+    rows.push(
+      [t("vip"), profile.vip ? `${t("yes")} (${profile.vip_reasons.join("; ")})` : t("no")],
+      [t("contacts"), t("contacts_value", { week: profile.contacts_last_7_days, month: profile.contacts_last_30_days })],
+      [t("order_count"), profile.order_count],
+      [t("lifetime_value"), `${profile.lifetime_value} ${profile.currency || ""}`.trim()],
+      [t("order_data"), profile.order_data_available ? profile.order_data_source : t("order_data_unavailable")],
+      [t("open_tickets_of_customer"), list(profile.open_ticket_ids)],
+      [t("notes"), list(profile.notes)],
+    );
+  }
+  facts($("customer"), rows);
+  const orders = profile?.orders || [];
+  $("orders").replaceChildren(
+    ...(orders.length === 0
+      ? [el("li", {}, "–")]
+      : orders.map((order) =>
+          el(
+            "li",
+            {},
+            el("strong", {}, order.reference),
+            ` · ${formatTime(order.placed_at)} · ${order.total ?? "–"} ${order.currency ?? ""} · `,
+            `${t("delivery")}: ${order.delivery_status ?? "–"}`,
+            order.tracking_number ? ` · ${t("tracking")}: ${order.tracking_number}` : "",
+          ),
+        )),
+  );
+}
+
+function renderTimeline(events) {
+  const sorted = [...events].sort((a, b) => new Date(b.occurred_at) - new Date(a.occurred_at));
+  $("timeline").replaceChildren(
+    ...(sorted.length === 0
+      ? [el("li", {}, t("timeline_empty"))]
+      : sorted.map((event) => {
+          const details = Object.entries(event.details || {}).map(([key, value]) => [key, formatValue(value)]);
+          if (event.reference) details.unshift([t("reference"), event.reference]);
+          if (event.amount) details.unshift([t("amount"), `${event.amount} ${event.currency || ""}`.trim()]);
+          const dl = el("dl", { className: "facts small" });
+          facts(dl, details);
+          return el(
+            "li",
+            { className: "event", dataset: { kind: event.kind } },
+            el("p", { className: "meta" }, el("strong", {}, tOr("event", event.kind)), ` · ${event.source} · ${formatTime(event.occurred_at)}`),
+            dl,
+          );
+        })),
+  );
+}
+
+function renderLabels(labels) {
+  $("labels").replaceChildren(
+    ...(labels.length === 0
+      ? [el("li", {}, "–")]
+      : labels.map((label) => {
+          const parts = [];
+          if (label.category !== null && label.category !== undefined) parts.push(`${t("category")}: ${label.category}`);
+          if (label.high_emotional_load !== null && label.high_emotional_load !== undefined) {
+            parts.push(`${t("emotional_load_flag")}: ${label.high_emotional_load ? t("yes") : t("no")}`);
+          }
+          return el("li", {}, `${parts.join(", ")} – ${label.operator_id} · ${formatTime(label.at)}`);
+        })),
+  );
+}
+
+function renderAudit(entries) {
+  $("audit-rows").replaceChildren(
+    ...entries.map((entry) =>
+      el(
+        "tr",
+        { dataset: { action: entry.action } },
+        el("td", {}, formatTime(entry.at)),
+        el("td", {}, `${tOr("actor", entry.actor.kind)}: ${entry.actor.id}${entry.actor.version ? ` ${entry.actor.version}` : ""}`),
+        el("td", {}, entry.action),
+        el("td", { className: "detail" }, JSON.stringify(entry.detail)),
+      ),
+    ),
+  );
+}
+
+// ---------- actions ----------
+
+async function act(path, body, successKey) {
+  const ticketId = state.ticket.ticket.id;
+  try {
+    await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body);
+    announce(t(successKey));
+    await loadTicket(ticketId);
+    return true;
+  } catch (error) {
+    report(error);
+    return false;
+  }
+}
+
+function onSubmit(formId, handler) {
+  $(formId).addEventListener("submit", (event) => {
+    event.preventDefault();
+    handler(event);
+  });
+}
+
+function wireActions() {
+  $("claim").addEventListener("click", () => act("claim", undefined, "done_claimed"));
+  $("close-ticket").addEventListener("click", () => act("close", undefined, "done_closed"));
+  $("reopen-ticket").addEventListener("click", () => act("reopen", undefined, "done_reopened"));
+  onSubmit("suggestion-form", (event) => {
+    const body = { decision: event.submitter?.value || "approved" };
+    const comment = $("suggestion-comment").value.trim();
+    if (comment) body.comment = comment;
+    act("suggestion", body, body.decision === "approved" ? "done_approved" : "done_rejected");
+  });
+  onSubmit("label-form", async () => {
+    const body = {};
+    const category = $("label-category").value.trim();
+    const emotional = $("label-emotional").value;
+    if (category) body.category = category;
+    if (emotional) body.high_emotional_load = emotional === "true";
+    if (await act("labels", body, "done_label")) $("label-form").reset();
+  });
+  onSubmit("reply-form", async () => {
+    if (await act("reply", { text: $("reply-text").value }, "done_reply")) $("reply-text").value = "";
+  });
+  onSubmit("note-form", async () => {
+    if (await act("notes", { text: $("note-text").value }, "done_note")) $("note-text").value = "";
+  });
+  onSubmit("reassign-form", () => act("reassign", { queue: $("reassign-queue").value }, "done_reassigned"));
+}
+
+// ---------- start ----------
+
+async function start() {
+  const [config, strings] = await Promise.all(
+    ["config.json", "strings.json"].map((file) => fetch(file).then((response) => response.json())),
+  );
+  state.config = config;
+  state.strings = strings;
+  const stored = localStorage.getItem(LANGUAGE_KEY);
+  state.language = stored || ((navigator.language || "").toLowerCase().startsWith("nl") ? "nl" : "en");
+  for (const button of document.querySelectorAll("button.lang")) {
+    button.addEventListener("click", () => {
+      state.language = button.dataset.lang;
+      localStorage.setItem(LANGUAGE_KEY, state.language);
+      applyLanguage();
+    });
+  }
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("new-password-form").addEventListener("submit", setNewPassword);
+  $("sign-out").addEventListener("click", () => signOut(""));
+  onSubmit("filters", () => loadQueue(false));
+  for (const select of $("filters").querySelectorAll("select")) select.addEventListener("change", () => loadQueue(false));
+  $("load-more").addEventListener("click", () => loadQueue(true));
+  wireActions();
+  window.addEventListener("hashchange", () => {
+    $("error").hidden = true;
+    route();
+    $("main").focus();
+  });
+  setInterval(tickTimers, 1000);
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  applyLanguage();
+  if (saved) startSession(saved);
+  else route();
+}
+
+start().catch((error) => showError(`SupportPilot: ${error.message}`));

@@ -1,0 +1,232 @@
+"""The operator console in a real browser, against `supportpilot demo` with its replayed sample tickets."""
+
+import base64
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+
+from supportpilot.local.stack import DEMO_OPERATOR_PASSWORD, DEMO_WEBHOOK_SECRETS
+from supportpilot.webhooks import sign_form
+from tests.browser.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+AGENT, SUPERVISOR = "agent@example.com", "supervisor@example.com"
+PRIORITY_RANK = {"P1": 1, "P2": 2, "P3": 3}
+HOSTILE_TEXT = (
+    '<script>window.__injected = true</script><img src="x" onerror="window.__injected = true"> Waar is mijn pakket?'
+)
+
+
+def wait(driver, timeout: float = 20):
+    """The page re-renders a section after each action: an element read meanwhile may be replaced."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def visible(driver, element_id: str):
+    return wait(driver).until(seen.visibility_of_element_located((By.ID, element_id)))
+
+
+def sign_in(driver, demo, email: str, password: str = DEMO_OPERATOR_PASSWORD) -> None:
+    driver.get(demo.console_url)
+    driver.execute_script("sessionStorage.clear(); localStorage.clear();")
+    driver.get(demo.console_url)
+    visible(driver, "email").send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
+
+
+def queue_rows(driver) -> list:
+    visible(driver, "queue-view")
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#queue-rows tr"))
+    return driver.find_elements(By.CSS_SELECTOR, "#queue-rows tr")
+
+
+def open_ticket(driver, ticket_id: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'#queue-rows tr[data-ticket-id="{ticket_id}"] a').click()
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#audit-rows tr"))
+
+
+def error_text(driver) -> str:
+    return visible(driver, "error").text
+
+
+def audit_rows(driver) -> list[tuple[str, str]]:
+    """(who, what) per row of the audit trail."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "#audit-rows tr")
+    return [tuple(cell.text for cell in row.find_elements(By.TAG_NAME, "td")[1:3]) for row in rows]
+
+
+def subject_of(token: str) -> str:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def screenshot(driver, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SCREENSHOTS) / name))
+
+
+def urgency(ticket: dict) -> tuple:
+    return (
+        0 if ticket["sla_state"] == "breached" else 1,
+        PRIORITY_RANK.get(ticket["priority"], 4),
+        1 if ticket["sla_state"] == "claimed" else 0,
+        ticket["sla_due_at"] or "9999",
+        ticket["created_at"],
+    )
+
+
+def test_a_wrong_password_shows_an_error_and_keeps_the_queue_closed(demo, browser):
+    sign_in(browser, demo, AGENT, "Not-The-Password-1!")
+    assert "Wrong e-mail address or password" in error_text(browser)
+    assert not browser.find_element(By.ID, "queue-view").is_displayed()
+
+
+def test_the_queue_lists_open_tickets_most_urgent_first_with_sla_timers(demo, browser):
+    sign_in(browser, demo, AGENT)
+    rows = queue_rows(browser)
+    status, page = demo.call("GET", "/api/tickets?limit=50", demo.token(AGENT))
+    assert status == 200
+    expected = [t["id"] for t in sorted(page["tickets"], key=urgency)]
+    assert [row.get_attribute("data-ticket-id") for row in rows] == expected
+    priorities = [PRIORITY_RANK.get(row.get_attribute("data-priority"), 4) for row in rows]
+    assert priorities[0] == 1 and priorities == sorted(priorities)  # no breaches among the fresh samples
+    timers = [row.find_element(By.CLASS_NAME, "sla").text for row in rows]
+    assert any(timer.endswith("left") for timer in timers), timers
+    assert browser.find_elements(By.CSS_SELECTOR, "#queue-rows .marker.emotional"), "emotional-load markers"
+    screenshot(browser, "queue.png")
+
+
+def test_approving_a_suggestion_and_correcting_a_label_land_in_the_audit_trail_with_the_operator_id(demo, browser):
+    sign_in(browser, demo, AGENT)
+    rows = queue_rows(browser)
+    # The most urgent ticket that waits on a suggestion a person must decide.
+    waiting = next(row for row in rows if row.find_elements(By.CSS_SELECTOR, ".marker.suggest"))
+    ticket_id = waiting.get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    for section in ("messages", "triage", "routing", "customer", "timeline", "escalation"):
+        assert browser.find_element(By.ID, section).text.strip(), f"{section} is empty"
+    browser.find_element(By.CSS_SELECTOR, '#suggestion-form button[value="approved"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "suggestion-status").text == "Approved")
+    assert "Suggestion approved" in browser.find_element(By.ID, "status").text
+
+    browser.find_element(By.ID, "label-category").send_keys("product_question")
+    browser.find_element(By.CSS_SELECTOR, '#label-emotional option[value="true"]').click()
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    wait(browser).until(lambda d: "label_corrected" in [what for _, what in audit_rows(d)])
+
+    operator = f"Operator: {subject_of(demo.token(AGENT))}"
+    assert (operator, "suggestion_decided") in audit_rows(browser)
+    assert (operator, "label_corrected") in audit_rows(browser)
+    assert "product_question" in browser.find_element(By.ID, "labels").text
+    assert "High emotional load" in browser.find_element(By.ID, "ticket-meta").text
+    screenshot(browser, "ticket.png")
+
+
+def test_an_invalid_label_names_the_field_and_a_decision_taken_meanwhile_is_a_conflict(demo, browser):
+    sign_in(browser, demo, AGENT)
+    rows = queue_rows(browser)
+    waiting = [r.get_attribute("data-ticket-id") for r in rows if r.find_elements(By.CSS_SELECTOR, ".marker.suggest")]
+    undecided = next(
+        ticket_id
+        for ticket_id in waiting
+        if demo.call("GET", f"/api/tickets/{ticket_id}", demo.token(AGENT))[1]["suggested_action"]["status"]
+        == "proposed"
+    )
+    open_ticket(browser, undecided)
+    browser.find_element(By.ID, "label-category").send_keys("Not a category")
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    assert "Invalid input (422)" in error_text(browser) and "category" in error_text(browser)
+
+    # A supervisor rejects it through the API while the agent still has it open.
+    status, _ = demo.call(
+        "POST", f"/api/tickets/{undecided}/suggestion", demo.token(SUPERVISOR), {"decision": "rejected"}
+    )
+    assert status == 200
+    browser.find_element(By.CSS_SELECTOR, '#suggestion-form button[value="approved"]').click()
+    wait(browser).until(lambda d: "Conflict (409)" in d.find_element(By.ID, "error").text)
+    assert f"already rejected by operator {subject_of(demo.token(SUPERVISOR))}" in error_text(browser)
+
+
+def test_the_ui_switches_to_dutch(demo, browser):
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="nl"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "queue-title").text == "Wachtrij")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
+    assert browser.find_element(By.CSS_SELECTOR, "#queue-table caption").text == "Tickets, meest urgente eerst"
+    assert browser.find_element(By.CSS_SELECTOR, 'label[for="filter-queue"]').text == "Teamwachtrij"
+    assert any(t.text.startswith("nog ") for t in browser.find_elements(By.CSS_SELECTOR, "#queue-rows .sla"))
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="en"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "queue-title").text == "Queue")
+
+
+def test_html_in_a_customer_message_is_shown_as_text_and_nothing_runs(demo, browser):
+    body = json.dumps({"email": "xss@example.nl", "subject": "<b>Bestelling</b> #1001", "message": HOSTILE_TEXT})
+    raw = body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        **sign_form(raw, DEMO_WEBHOOK_SECRETS["form"], timestamp=int(time.time())),
+    }
+    request = urllib.request.Request(f"{demo.api_url}/webhooks/form", raw, headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+    token = demo.token(AGENT)
+    ticket_id = None
+    for _ in range(200):
+        tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]
+        ticket_id = next((t["id"] for t in tickets if t["subject"] == "<b>Bestelling</b> #1001"), None)
+        if ticket_id:
+            break
+        time.sleep(0.1)
+    assert ticket_id, "the form message did not become a ticket"
+
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.get(f"{demo.console_url}/index.html#ticket/{ticket_id}")
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .body"))
+    assert browser.find_element(By.ID, "ticket-title").text == "<b>Bestelling</b> #1001"
+    assert HOSTILE_TEXT in browser.find_element(By.CSS_SELECTOR, "#messages .body").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#messages img, #messages script, #ticket-title b")
+    assert browser.execute_script("return window.__injected === undefined")
+
+
+def test_an_agent_sees_no_supervisor_tools_and_gets_the_403_message(demo, browser):
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    assert not browser.find_element(By.CSS_SELECTOR, 'a[href="#breaches"]').is_displayed()
+    browser.get(f"{demo.console_url}/index.html#breaches")
+    assert "Not allowed for your role (403)" in error_text(browser)
+
+    sign_in(browser, demo, SUPERVISOR)
+    queue_rows(browser)
+    assert browser.find_element(By.CSS_SELECTOR, 'a[href="#breaches"]').is_displayed()
+    browser.find_element(By.CSS_SELECTOR, 'a[href="#breaches"]').click()
+    visible(browser, "breaches-view")
+    wait(browser).until(
+        lambda d: (
+            d.find_element(By.ID, "breaches-empty").is_displayed()
+            or d.find_elements(By.CSS_SELECTOR, "#breach-list li")
+        )
+    )
+    assert not browser.find_element(By.ID, "error").is_displayed()
+
+
+def test_a_token_the_api_refuses_sends_the_operator_back_to_sign_in(demo, browser):
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    token = demo.token(AGENT)
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    browser.execute_script("sessionStorage.setItem('supportpilot.idToken', arguments[0]);", tampered)
+    browser.refresh()
+    visible(browser, "sign-in-view")
+    assert "Your session has ended" in error_text(browser)

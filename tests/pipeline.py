@@ -105,7 +105,15 @@ class Pipeline:
         headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
         response = function.invoke(proxy_event(method, path, headers, raw, route, claims))
         text = response.get("body") or ""
-        return {"status": response["statusCode"], "body": json.loads(text) if text.startswith(("{", "[")) else text}
+        headers = {
+            **(response.get("headers") or {}),
+            **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()},
+        }
+        return {
+            "status": response["statusCode"],
+            "body": json.loads(text) if text.startswith(("{", "[")) else text,
+            "headers": {name.lower(): value for name, value in headers.items()},
+        }
 
     # ---------- reading ----------
     def tickets(self) -> list[Ticket]:

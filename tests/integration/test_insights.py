@@ -203,3 +203,47 @@ def test_the_hourly_check_notifies_the_product_team_once_per_spike(shop):
     texts = [json.loads(m["Body"])["Message"] for m in messages]
     assert len([t for t in texts if "SPIKE-42" in t]) == 1
     assert "6 complaints in the last 24 h" in texts[0] and "TSPIKE" in texts[0]
+
+
+def test_the_report_route_serves_the_cli_report_to_supervisors_under_a_strict_policy(shop, tmp_path):
+    table = shop.stack.physical_id("DeskTable")
+    dynamodb = boto3.client("dynamodb")
+    for ticket in (
+        make_ticket(datetime(2025, 9, 2, 9, tzinfo=UTC), "return_request", first_response_after=timedelta(hours=1)),
+        make_ticket(datetime(2025, 9, 3, 9, tzinfo=UTC), "return_request"),
+        make_ticket(datetime(2025, 9, 3, 9, tzinfo=UTC), "product_defect", rating=4),
+    ):
+        dynamodb.put_item(TableName=table, Item=serialise(shop.store._ticket_item(ticket)))
+    path = "/api/report?from=2025-09-01&to=2025-09-07"
+    assert shop.call_operator_api("GET", path)["status"] == 401
+    assert shop.call_operator_api("GET", path, shop.operator_token(AGENT))["status"] == 403
+
+    response = shop.call_operator_api("GET", path, shop.operator_token(SUPERVISOR))
+
+    assert response["status"] == 200
+    assert response["headers"]["content-type"].startswith("text/html")
+    policy = response["headers"]["content-security-policy"]
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy and "script-src" not in policy
+    assert response["headers"]["cache-control"] == "no-store"
+    html = response["body"]
+    assert "SupportPilot report: 2025-09-01 to 2025-09-07" in html
+    assert 'aria-label="tickets per day by category"' in html and "return_request (2)" in html
+    assert main(["report", "--from", "2025-09-01", "--to", "2025-09-07", "--out", str(tmp_path), "--table", table]) == 0
+    assert html == (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-03-08&to=2026-03-01", "from"),
+        ("from=2020-01-01&to=2026-01-01", "from"),
+        ("from=yesterday", "from"),
+        ("to=2026-02-30", "to"),
+    ],
+)
+def test_a_bad_report_period_is_refused_naming_the_field(shop, query, field):
+    response = shop.call_operator_api("GET", f"/api/report?{query}", shop.operator_token(SUPERVISOR))
+    assert response["status"] == 422
+    body = response["body"]
+    named = body.get("field") or body["detail"][0]["loc"][-1]
+    assert named == field

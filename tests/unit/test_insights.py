@@ -1,5 +1,7 @@
 """The figures a shop owner reads, computed from generated tickets, and the report written from them."""
 
+import base64
+import hashlib
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +21,7 @@ from supportpilot.models import (
     TicketStatus,
     TriageResult,
 )
-from supportpilot.report import write_report
+from supportpilot.report import CONTENT_SECURITY_POLICY, render_html, write_report
 
 DAY1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERIOD = Period.of_days(date(2026, 3, 2), date(2026, 3, 8))
@@ -260,3 +262,12 @@ def test_texts_from_tickets_are_escaped_in_the_report(tmp_path):
     html = html_path.read_text()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>x</b>" not in html
+
+
+def test_the_reports_policy_allows_exactly_its_own_stylesheet_and_nothing_inline(tickets):
+    html = render_html(desk_figures(tickets, PERIOD))
+    (stylesheet,) = re.findall(r"<style>(.*?)</style>", html, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(stylesheet.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert not re.search(r"\sstyle=", html), "a style attribute would be blocked by the policy"

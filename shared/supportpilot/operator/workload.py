@@ -1,9 +1,17 @@
-"""The supervisors' workload view: per operator and per team, for a period of whole days."""
+"""The supervisors' insights: the workload view and the desk's figures for the report, per period of whole days."""
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from supportpilot.insights import InsightsStore, Period, PeriodInvalid, WorkloadView, workload
+from supportpilot.insights import (
+    DeskFigures,
+    InsightsStore,
+    Period,
+    PeriodInvalid,
+    WorkloadView,
+    desk_figures,
+    workload,
+)
 from supportpilot.models import utc_now
 from supportpilot.operator.models import Operator, Role
 from supportpilot.operator.service import InvalidRequest, NotPermitted
@@ -17,13 +25,21 @@ class WorkloadDesk:
         self._clock = clock
 
     def workload(self, operator: Operator, first: date | None, last: date | None) -> WorkloadView:
+        period = self._period(operator, first, last)
+        return workload(self._store.tickets_touching(period.start), period)
+
+    def figures(self, operator: Operator, first: date | None, last: date | None) -> DeskFigures:
+        """What `supportpilot report` shows, for the same period rules as the workload view."""
+        period = self._period(operator, first, last)
+        return desk_figures(self._store.tickets_touching(period.start), period)
+
+    def _period(self, operator: Operator, first: date | None, last: date | None) -> Period:
         """Default period: the last seven days up to today (UTC); a missing end is today."""
         if not operator.may(Role.SUPERVISOR):
             raise NotPermitted("this needs the supervisor role")
         last = last or self._clock().date()
         first = first or last - timedelta(days=DEFAULT_DAYS - 1)
         try:
-            period = Period.of_days(first, last)
+            return Period.of_days(first, last)
         except PeriodInvalid as exc:
             raise InvalidRequest("from", str(exc)) from None
-        return workload(self._store.tickets_touching(period.start), period)

@@ -32,9 +32,9 @@ $(CHROMEDRIVER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver
 
-# docs/screenshots/queue.png and ticket.png, taken by the browser scenario against `supportpilot demo`.
+# docs/screenshots/queue.png, ticket.png and workload.png, taken by the browser scenario against `supportpilot demo`.
 screenshots: $(STAMP) $(CHROMEDRIVER)
-	SUPPORTPILOT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser -k "most_urgent_first or audit_trail"
+	SUPPORTPILOT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser -k "most_urgent_first or audit_trail or workload_an_agent"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)

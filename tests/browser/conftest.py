@@ -20,7 +20,7 @@ from tests.conftest import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOTS = os.environ.get("SUPPORTPILOT_SCREENSHOTS")  # a directory: the scenario saves queue.png, ticket.png
+SCREENSHOTS = os.environ.get("SUPPORTPILOT_SCREENSHOTS")  # a directory: queue.png, ticket.png, workload.png
 
 
 @dataclass(frozen=True)

@@ -204,12 +204,17 @@ def test_an_agent_sees_no_supervisor_tools_and_gets_the_403_message(demo, browse
     sign_in(browser, demo, AGENT)
     queue_rows(browser)
     assert not browser.find_element(By.CSS_SELECTOR, 'a[href="#breaches"]').is_displayed()
+    assert not browser.find_element(By.CSS_SELECTOR, 'a[href="#workload"]').is_displayed()
     browser.get(f"{demo.console_url}/index.html#breaches")
     assert "Not allowed for your role (403)" in error_text(browser)
+    browser.get(f"{demo.console_url}/index.html#workload")
+    wait(browser).until(lambda d: "Not allowed for your role (403)" in d.find_element(By.ID, "error").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#workload-operators table")
 
     sign_in(browser, demo, SUPERVISOR)
     queue_rows(browser)
     assert browser.find_element(By.CSS_SELECTOR, 'a[href="#breaches"]').is_displayed()
+    assert browser.find_element(By.CSS_SELECTOR, 'a[href="#workload"]').is_displayed()
     browser.find_element(By.CSS_SELECTOR, 'a[href="#breaches"]').click()
     visible(browser, "breaches-view")
     wait(browser).until(
@@ -230,3 +235,105 @@ def test_a_token_the_api_refuses_sends_the_operator_back_to_sign_in(demo, browse
     browser.refresh()
     visible(browser, "sign-in-view")
     assert "Your session has ended" in error_text(browser)
+
+
+def claim_and_close_a_waiting_ticket(demo, token: str) -> str:
+    tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]
+    ticket_id = next(t["id"] for t in tickets if t["sla_state"] == "ok" and t["sla_due_at"] and not t["claimed_by"])
+    assert demo.call("POST", f"/api/tickets/{ticket_id}/claim", token)[0] == 200
+    assert demo.call("POST", f"/api/tickets/{ticket_id}/close", token)[0] == 200
+    return ticket_id
+
+
+def test_a_supervisor_sees_the_workload_an_agent_did_and_opens_the_report(demo, browser):
+    agent = demo.token(AGENT)
+    claim_and_close_a_waiting_ticket(demo, agent)
+    figures = demo.call("GET", "/api/workload", demo.token(SUPERVISOR))[1]
+    (expected,) = [row for row in figures["operators"] if row["key"] == subject_of(agent)]
+    assert expected["handled"] >= 1
+
+    sign_in(browser, demo, SUPERVISOR)
+    queue_rows(browser)
+    browser.find_element(By.CSS_SELECTOR, 'a[href="#workload"]').click()
+    row = wait(browser).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'#workload-operators tr[data-key="{subject_of(agent)}"]')
+    )
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#workload-operators thead th")]
+    cells = dict(zip(headers[1:], [td.text for td in row.find_elements(By.TAG_NAME, "td")], strict=True))
+    assert cells["Handled"] == str(expected["handled"])
+    assert any(character.isdigit() for character in cells["Median handling time"])
+    assert browser.find_elements(By.CSS_SELECTOR, "#workload-teams tbody tr")
+    assert "7 days" in browser.find_element(By.ID, "workload-period").text
+    screenshot(browser, "workload.png")
+
+    browser.find_element(By.ID, "open-report").click()
+    frame = visible(browser, "report-frame")
+    assert frame.get_attribute("sandbox") == ""  # no scripts, no same-origin rights
+    assert browser.find_element(By.ID, "report-download").get_attribute("download").startswith("supportpilot-report-")
+    browser.switch_to.frame(frame)
+    try:
+        chart = wait(browser).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, 'svg[aria-label="tickets per day by category"]')
+        )
+        assert chart.find_elements(By.TAG_NAME, "rect"), "the category chart has bars"
+        assert "SupportPilot report" in browser.find_element(By.TAG_NAME, "h1").text
+        # The report's stylesheet is allowed by hash under the console's policy: the page is styled.
+        assert browser.execute_script("return getComputedStyle(document.querySelector('h1')).fontSize") == "24px"
+    finally:
+        browser.switch_to.default_content()
+
+
+def test_an_agent_logs_a_call_for_the_tickets_customer_and_finds_it_on_the_customer_timeline(demo, browser):
+    sign_in(browser, demo, AGENT)
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    assert "Filled in with this ticket's customer" in browser.find_element(By.ID, "call-for").text
+    customer_id = browser.find_element(By.ID, "call-customer-id").get_attribute("value")
+    browser.find_element(By.ID, "call-duration").send_keys("4")
+    browser.find_element(By.ID, "call-summary").send_keys("Klant belde over de levering; pakket komt morgen.")
+    browser.find_element(By.CSS_SELECTOR, '#call-outcome option[value="callback_promised"]').click()
+    browser.find_element(By.CSS_SELECTOR, "#call-form button[type=submit]").click()
+
+    result = visible(browser, "call-result")
+    assert result.get_attribute("data-matched") == "true"
+    assert customer_id in result.text
+    result.find_element(By.CSS_SELECTOR, f'a[href="#customer/{customer_id}"]').click()
+    call = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, '#customer-events li[data-kind="call"]'))
+    assert "Call" in call.text and "callback promised" in call.text
+    assert "Klant belde over de levering; pakket komt morgen." in call.text
+    tickets = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#customer-tickets a")]
+    assert any(href.endswith(f"#ticket/{ticket_id}") for href in tickets)
+
+
+def test_a_call_from_a_number_two_customers_share_waits_until_an_agent_attaches_it(demo, browser):
+    token = demo.token(AGENT)
+    call = {"direction": "inbound", "started_at": "2026-03-02T10:00:00+01:00", "duration_seconds": 60}
+    shared = "+31 6 0000 0042"
+    for email in ("shared-a@example.nl", "shared-b@example.nl"):
+        body = {**call, "email": email, "phone": shared, "summary": "Vraag over een bestelling.", "outcome": "resolved"}
+        assert demo.call("POST", "/api/calls", token, body)[0] == 200
+
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.find_element(By.ID, "queue-log-call").click()
+    visible(browser, "calls-view")
+    browser.find_element(By.ID, "call-phone").send_keys(shared)
+    browser.find_element(By.ID, "call-duration").send_keys("2")
+    browser.find_element(By.ID, "call-summary").send_keys("Wie was dit? Belt terug over retour.")
+    browser.find_element(By.CSS_SELECTOR, "#call-form button[type=submit]").click()
+    result = visible(browser, "call-result")
+    assert result.get_attribute("data-matched") == "false"
+    assert "Unmatched: needs a person." in result.text
+
+    contact = wait(browser).until(
+        lambda d: next(
+            li for li in d.find_elements(By.CSS_SELECTOR, "#unmatched-list li") if "Belt terug over retour" in li.text
+        )
+    )
+    contact_id = contact.get_attribute("data-contact-id")
+    chosen = contact.find_element(By.TAG_NAME, "select").get_attribute("value")
+    contact.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(lambda d: "Contact attached to customer" in d.find_element(By.ID, "status").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, f'#unmatched-list li[data-contact-id="{contact_id}"]')
+    timeline = demo.call("GET", f"/api/customers/{chosen}/timeline", token)[1]
+    assert any("Belt terug over retour" in str(event["details"]) for event in timeline["events"])

@@ -18,6 +18,11 @@ const state = {
   nextCursor: null,
   ticket: null,
   knownCategories: new Set(),
+  workload: null,
+  reportUrl: null,
+  customerTimeline: null,
+  unmatched: [],
+  callTicket: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -97,6 +102,9 @@ function rerender() {
   show(visible.id);
   if (visible.id === "queue-view") renderQueue();
   if (visible.id === "ticket-view" && state.ticket) renderTicket();
+  if (visible.id === "workload-view" && state.workload) renderWorkload();
+  if (visible.id === "customer-view" && state.customerTimeline) renderCustomerTimeline();
+  if (visible.id === "calls-view") renderUnmatched();
 }
 
 // ---------- status and errors ----------
@@ -265,7 +273,7 @@ function signOut(message) {
 
 // ---------- the operator API ----------
 
-async function api(method, path, body) {
+async function apiResponse(method, path, body) {
   const headers = { Authorization: state.token };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(new URL(path, apiBase), {
@@ -273,9 +281,13 @@ async function api(method, path, body) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const payload = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, payload);
-  return payload;
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
+  return response;
+}
+
+async function api(method, path, body) {
+  const response = await apiResponse(method, path, body);
+  return response.json().catch(() => ({}));
 }
 
 // ---------- views ----------
@@ -298,9 +310,19 @@ function route() {
   if (hash.startsWith("ticket/")) {
     show("ticket-view");
     loadTicket(decodeURIComponent(hash.slice("ticket/".length)));
+  } else if (hash.startsWith("customer/")) {
+    show("customer-view");
+    loadCustomerTimeline(decodeURIComponent(hash.slice("customer/".length)));
   } else if (hash === "breaches") {
     show("breaches-view");
     loadBreaches();
+  } else if (hash === "workload") {
+    show("workload-view");
+    loadWorkload();
+  } else if (hash === "calls") {
+    show("calls-view");
+    placeCallForm("calls-call-slot", null);
+    loadUnmatched();
   } else {
     show("queue-view");
     loadQueue(false);
@@ -495,7 +517,9 @@ function renderTicket() {
   renderRouting(detail.routing);
   renderEscalation(detail.escalation);
   renderCustomer(ticket);
-  renderTimeline(detail.timeline);
+  renderTimeline($("timeline"), detail.timeline);
+  if (state.callTicket?.id !== ticket.id) placeCallForm("ticket-call-slot", ticket);
+  $("call-for").textContent = t("call_for_ticket_customer", { who: ticket.customer.value });
   renderLabels(detail.labels);
   renderAudit(detail.audit);
   tickTimers();
@@ -611,6 +635,7 @@ function renderCustomer(ticket) {
     );
   }
   facts($("customer"), rows);
+  $("customer-timeline-link").href = `#customer/${encodeURIComponent(customer.id)}`;
   const orders = profile?.orders || [];
   $("orders").replaceChildren(
     ...(orders.length === 0
@@ -628,13 +653,17 @@ function renderCustomer(ticket) {
   );
 }
 
-function renderTimeline(events) {
+function renderTimeline(target, events) {
+  // Any kind of event (orders, calls, chats, imported tickets, ...): its kind, time, one-line summary and details.
   const sorted = [...events].sort((a, b) => new Date(b.occurred_at) - new Date(a.occurred_at));
-  $("timeline").replaceChildren(
+  target.replaceChildren(
     ...(sorted.length === 0
       ? [el("li", {}, t("timeline_empty"))]
       : sorted.map((event) => {
-          const details = Object.entries(event.details || {}).map(([key, value]) => [key, formatValue(value)]);
+          const { summary, ...rest } = event.details || {};
+          const details = Object.entries(rest)
+            .filter(([, value]) => value !== null && value !== undefined && value !== "")
+            .map(([key, value]) => [key.replaceAll("_", " "), formatValue(value)]);
           if (event.reference) details.unshift([t("reference"), event.reference]);
           if (event.amount) details.unshift([t("amount"), `${event.amount} ${event.currency || ""}`.trim()]);
           const dl = el("dl", { className: "facts small" });
@@ -643,10 +672,20 @@ function renderTimeline(events) {
             "li",
             { className: "event", dataset: { kind: event.kind } },
             el("p", { className: "meta" }, el("strong", {}, tOr("event", event.kind)), ` · ${event.source} · ${formatTime(event.occurred_at)}`),
+            summary ? el("p", { className: "summary" }, formatValue(summary)) : null,
+            event.ticket_id ? el("p", {}, ticketLink(event.ticket_id)) : null,
             dl,
           );
         })),
   );
+}
+
+function ticketLink(ticketId) {
+  return el("a", { href: `#ticket/${encodeURIComponent(ticketId)}` }, t("ticket_number", { id: ticketId }));
+}
+
+function customerLink(customerId) {
+  return el("a", { href: `#customer/${encodeURIComponent(customerId)}` }, customerId);
 }
 
 function renderLabels(labels) {
@@ -676,6 +715,247 @@ function renderAudit(entries) {
         el("td", { className: "detail" }, JSON.stringify(entry.detail)),
       ),
     ),
+  );
+}
+
+// ---------- workload and the report (supervisors) ----------
+
+function utcDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+function period() {
+  if (!$("period-to").value) $("period-to").value = utcDay(new Date());
+  if (!$("period-from").value) $("period-from").value = utcDay(new Date(Date.now() - 6 * 86400000)); // the API's default
+  return new URLSearchParams({ from: $("period-from").value, to: $("period-to").value });
+}
+
+async function loadWorkload() {
+  try {
+    state.workload = await api("GET", `api/workload?${period()}`);
+    renderWorkload();
+  } catch (error) {
+    report(error);
+  }
+}
+
+function formatNumber(value, options = {}) {
+  if (value === null || value === undefined) return "–";
+  return new Intl.NumberFormat(state.language === "nl" ? "nl-NL" : "en-GB", options).format(value);
+}
+
+function workloadTable(rows, firstColumn, nameOf) {
+  if (rows.length === 0) return el("p", { className: "meta" }, t("workload_empty"));
+  const columns = ["col_open", "col_claimed", "col_handled", "col_handled_per_day", "col_median_handling", "col_automation_share", "col_sla_breaches"];
+  return el(
+    "table",
+    { className: "figures" },
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t(firstColumn)), columns.map((key) => el("th", { scope: "col" }, t(key))))),
+    el(
+      "tbody",
+      {},
+      rows.map((row) =>
+        el(
+          "tr",
+          { dataset: { key: row.key } },
+          el("th", { scope: "row" }, nameOf(row.key)),
+          el("td", {}, formatNumber(row.open)),
+          el("td", {}, formatNumber(row.claimed)),
+          el("td", {}, formatNumber(row.handled)),
+          el("td", {}, formatNumber(row.handled_per_day, { maximumFractionDigits: 2 })),
+          el("td", {}, row.median_handling_seconds === null ? "–" : duration(Math.round(row.median_handling_seconds))),
+          el("td", {}, formatNumber(row.automation_prepared_share, { style: "percent", maximumFractionDigits: 1 })),
+          el("td", {}, formatNumber(row.sla_breaches)),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderWorkload() {
+  const view = state.workload;
+  const lastDay = new Date(new Date(view.period_end).getTime() - 86400000);
+  $("workload-period").textContent = t("workload_period", {
+    from: utcDay(new Date(view.period_start)),
+    to: utcDay(lastDay),
+    days: view.days,
+  });
+  const operatorName = (key) => (key === state.claims.sub ? `${key} (${t("you")})` : key);
+  $("workload-operators").replaceChildren(workloadTable(view.operators, "col_operator", operatorName));
+  $("workload-teams").replaceChildren(workloadTable(view.teams, "col_team", (key) => tOr("queue", key)));
+}
+
+async function openReport() {
+  const query = period();
+  announce(t("report_loading"));
+  try {
+    // The page needs the bearer token, so it is fetched here and shown from a blob: URL in a frame
+    // sandboxed without scripts or same-origin rights; the same URL is the download.
+    const response = await apiResponse("GET", `api/report?${query}`);
+    const page = new Blob([await response.text()], { type: "text/html" });
+    if (state.reportUrl) URL.revokeObjectURL(state.reportUrl);
+    state.reportUrl = URL.createObjectURL(page);
+    const names = { from: query.get("from"), to: query.get("to") };
+    $("report-frame").title = t("report_frame", names);
+    $("report-frame").src = state.reportUrl;
+    $("report-download").href = state.reportUrl;
+    $("report-download").download = `supportpilot-report-${names.from}-${names.to}.html`;
+    $("report-panel").hidden = false;
+    announce(t("done_report", names));
+    $("report-title").focus();
+  } catch (error) {
+    announce("");
+    report(error);
+  }
+}
+
+// ---------- calls, unmatched contacts and a customer's timeline ----------
+
+function localNow() {
+  // datetime-local wants local wall-clock time without a zone.
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
+function placeCallForm(slotId, ticket) {
+  // One form, shown on the calls screen or in a ticket (then filled in with the ticket's customer).
+  $(slotId).append($("call-panel"));
+  state.callTicket = ticket;
+  $("call-for").hidden = !ticket;
+  $("call-result").hidden = true;
+  clearCallForm();
+}
+
+function clearCallForm() {
+  $("call-form").reset();
+  $("call-started").value = localNow();
+  $("call-customer-id").value = state.callTicket ? state.callTicket.customer.id : "";
+}
+
+function callBody() {
+  const body = {
+    direction: $("call-direction").value,
+    started_at: new Date($("call-started").value).toISOString(),
+    duration_seconds: Math.round(Number($("call-duration").value) * 60),
+    summary: $("call-summary").value.trim(),
+    outcome: $("call-outcome").value,
+    follow_up: $("call-follow-up").checked,
+  };
+  for (const [field, input] of [["customer_id", "call-customer-id"], ["email", "call-email"], ["phone", "call-phone"]]) {
+    const value = $(input).value.trim();
+    if (value) body[field] = value;
+  }
+  return body;
+}
+
+async function logCall() {
+  const body = callBody();
+  if (!body.customer_id && !body.email && !body.phone) {
+    showError(t("call_missing_customer"));
+    $("call-email").focus();
+    return;
+  }
+  try {
+    const logged = await api("POST", "api/calls", body);
+    clearCallForm();
+    renderCallResult(logged);
+    announce(logged.matched ? t("done_call") : t("call_unmatched"));
+    if (state.callTicket) await loadTicket(state.callTicket.id);
+    else await loadUnmatched();
+  } catch (error) {
+    report(error);
+  }
+}
+
+function renderCallResult(logged) {
+  const parts = [];
+  if (logged.matched) {
+    parts.push(el("p", {}, t("call_logged"), " ", customerLink(logged.customer_id)));
+    parts.push(el("p", {}, logged.ticket_id ? [t("call_ticket_opened"), " ", ticketLink(logged.ticket_id)] : t("call_no_ticket")));
+  } else {
+    parts.push(el("p", { className: "warning" }, el("strong", {}, t("call_unmatched")), " ", logged.unmatched_reason || ""));
+    parts.push(el("p", {}, el("a", { href: "#calls" }, t("call_unmatched_hint"))));
+  }
+  if (logged.triage) {
+    parts.push(
+      el("p", { className: "meta" }, t("call_triage", { category: tOr("category", logged.triage.category), load: `${Math.round(logged.triage.emotional_load * 100)}%` })),
+    );
+  }
+  $("call-result").replaceChildren(...parts);
+  $("call-result").dataset.matched = String(logged.matched);
+  $("call-result").hidden = false;
+}
+
+async function loadUnmatched() {
+  try {
+    state.unmatched = await api("GET", "api/calls/unmatched");
+    renderUnmatched();
+  } catch (error) {
+    report(error);
+  }
+}
+
+function renderUnmatched() {
+  $("unmatched-list").replaceChildren(
+    ...state.unmatched.map((contact) => {
+      const select = el("select", { id: `attach-${contact.id}`, name: "customer_id" }, contact.candidates.map((id) => el("option", { value: id }, id)));
+      const form = el(
+        "form",
+        { className: "inline", method: "post" },
+        el("label", { for: `attach-${contact.id}` }, t("attach_to")),
+        select,
+        el("button", { type: "submit" }, t("attach")),
+      );
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        attachContact(contact.id, select.value);
+      });
+      return el(
+        "li",
+        { className: "contact panel", dataset: { contactId: contact.id } },
+        el(
+          "p",
+          { className: "meta" },
+          el("strong", {}, `${tOr("channel", contact.channel)} · ${tOr("call_direction", contact.direction)}`),
+          ` · ${formatTime(contact.occurred_at)} · ${contact.phone || contact.email || "–"}`,
+        ),
+        contact.summary ? el("p", { className: "body" }, contact.summary) : null,
+        el("p", {}, `${t("unmatched_candidates")}: `, contact.candidates.flatMap((id, i) => (i ? [", ", customerLink(id)] : [customerLink(id)]))),
+        form,
+      );
+    }),
+  );
+  $("unmatched-empty").hidden = state.unmatched.length > 0;
+}
+
+async function attachContact(contactId, customerId) {
+  try {
+    await api("POST", `api/calls/unmatched/${encodeURIComponent(contactId)}/attach`, { customer_id: customerId });
+    announce(t("done_attached", { who: customerId }));
+    await loadUnmatched();
+  } catch (error) {
+    report(error);
+  }
+}
+
+async function loadCustomerTimeline(customerId) {
+  try {
+    state.customerTimeline = await api("GET", `api/customers/${encodeURIComponent(customerId)}/timeline`);
+    renderCustomerTimeline();
+  } catch (error) {
+    report(error);
+  }
+}
+
+function renderCustomerTimeline() {
+  const { customer, events, ticket_ids: ticketIds } = state.customerTimeline;
+  facts($("customer-identity"), [
+    [t("customer_contact"), `${customer.display_name ? `${customer.display_name} – ` : ""}${customer.value}`],
+    [t("customer_id"), customer.id],
+  ]);
+  renderTimeline($("customer-events"), events);
+  $("customer-tickets").replaceChildren(
+    ...(ticketIds.length === 0 ? [el("li", {}, "–")] : [...ticketIds].reverse().map((id) => el("li", {}, ticketLink(id)))),
   );
 }
 
@@ -726,6 +1006,9 @@ function wireActions() {
     if (await act("notes", { text: $("note-text").value }, "done_note")) $("note-text").value = "";
   });
   onSubmit("reassign-form", () => act("reassign", { queue: $("reassign-queue").value }, "done_reassigned"));
+  onSubmit("call-form", logCall);
+  onSubmit("period-form", loadWorkload);
+  $("open-report").addEventListener("click", openReport);
 }
 
 // ---------- start ----------

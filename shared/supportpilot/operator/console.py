@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from supportpilot.report import STYLE_SOURCE as REPORT_STYLE_SOURCE
 from supportpilot.settings import FunctionSettings
 
 CONTENT_TYPES = {
@@ -51,15 +52,20 @@ def load_static_files(directory: Path) -> dict[str, StaticFile]:
 
 
 def security_headers(cognito_endpoint: str) -> dict[str, str]:
-    """No inline script anywhere; the page talks only to its own origin (the API) and to Cognito."""
+    """No inline script anywhere; the page talks only to its own origin (the API) and to Cognito.
+
+    The report (GET /api/report) is shown in a sandboxed frame from a blob: URL, and a blob document
+    inherits this policy: so frames may be blob: URLs, and the report's one stylesheet is allowed by hash.
+    """
     parts = urlsplit(cognito_endpoint)
     cognito_origin = f"{parts.scheme}://{parts.netloc}"
     policy = "; ".join(
         (
             "default-src 'none'",
             "script-src 'self'",
-            "style-src 'self'",
+            f"style-src 'self' {REPORT_STYLE_SOURCE}",
             "img-src 'self'",
+            "frame-src blob:",
             f"connect-src 'self' {cognito_origin}",
             "base-uri 'none'",
             "form-action 'none'",

@@ -97,6 +97,8 @@ def test_forged_expired_and_malformed_links_and_bad_ratings_are_refused_and_reco
 
 
 def test_the_workload_route_is_for_supervisors(shop):
+    waiting = mail_ticket(shop, "privacy_request_nl")
+    shop.ticket_once(waiting.id, lambda t: t.escalation is not None)
     agent, supervisor = shop.operator_token(AGENT), shop.operator_token(SUPERVISOR)
     assert shop.call_operator_api("GET", "/api/workload", agent)["status"] == 403
     assert shop.call_operator_api("GET", "/api/workload")["status"] == 401

@@ -6,7 +6,8 @@ The model is trained with scikit-learn (see `training.py`) and exported to a dir
 - `weights.bin`: little-endian arrays, in this order: feature index (uint32, ascending), idf (float32)
   per feature, then one float32 weight per (feature, label), row-major.
 
-Features: the text is normalised (`normalise`), split into word tokens, and each block of n-grams
+Features: names, titles, pronouns and gendered relatives become placeholders (`neutral.py`), the text is
+normalised (`normalise`), split into word tokens, and each block of n-grams
 (word 1-2 grams, char_wb 2-5 grams) is hashed with CRC-32 (salted with the block number) into a
 fixed number of buckets. Per block: sublinear TF times idf, L2-normalised; only buckets kept at
 training time count. Scores are the dot product with the weights plus the intercept, and the
@@ -53,6 +54,7 @@ from supportpilot.triage.interface import (
     unsupported_language_reason,
 )
 from supportpilot.triage.language import message_language
+from supportpilot.triage.neutral import NEUTRAL_TOKENS, neutralise_names
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.bin"
 FORMAT = "supportpilot-linear/1"
 PRIVACY_LABEL = "privacy_request"
+# Raised whenever `tokenise` changes what a text turns into; the first part of a trained model's version.
+# 2: names, titles, pronouns and gendered relatives as placeholders (triage/neutral.py).
+TOKENISER_REVISION = 2
 
 _MAX_TOKEN_CHARS = 40  # longer "words" are codes, base64 or garbage: one token, no char n-grams
 _MAX_EXPLAINED = 3
@@ -98,9 +103,11 @@ def own_text(text: str) -> str:
 
 
 def tokenise(text: str) -> list[str]:
-    """Word tokens of a raw text, after `own_text` and `normalise`; over-long tokens collapse to `<long>`."""
-    tokens = _TOKEN.findall(normalise(own_text(text)))
-    return [token if len(token) <= _MAX_TOKEN_CHARS else "<long>" for token in tokens]
+    """Word tokens of a raw text, after `neutralise_names`, `own_text` and `normalise`; names, titles, pronouns
+    and gendered relatives become placeholders (`NEUTRAL_TOKENS`), over-long tokens `<long>`."""
+    tokens = _TOKEN.findall(normalise(own_text(neutralise_names(text))))
+    neutral = NEUTRAL_TOKENS.get
+    return [neutral(token, token) if len(token) <= _MAX_TOKEN_CHARS else "<long>" for token in tokens]
 
 
 @dataclass(frozen=True)

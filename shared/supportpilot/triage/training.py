@@ -37,6 +37,7 @@ from supportpilot.triage.interface import OUT_OF_SCOPE
 from supportpilot.triage.linear_model import (
     DEFAULT_BLOCKS,
     MODEL_FILE,
+    TOKENISER_REVISION,
     FeatureBlock,
     LinearModel,
     hashed_counts,
@@ -310,9 +311,11 @@ def train_model(
     metrics, threshold = _measure(pipeline, held, held_counts)
     meta = {
         "name": name,
-        "version": f"1.{data_digest(examples)[:12]}",
+        "version": f"{TOKENISER_REVISION}.{data_digest(examples)[:12]}",
         "features": {
-            "normalise": "fold_text, own text of mails, <url> <email> <amount> <order> <num>",
+            "tokeniser_revision": TOKENISER_REVISION,
+            "normalise": "<name> <title> <pronoun> <relative> (triage/neutral.py), own text of mails, fold_text, "
+            "<url> <email> <amount> <order> <num>",
             "hash": "crc32(utf-8 n-gram, block number) % buckets",
             "tf": "1 + ln(count)",
             "norm": "l2 per block",

@@ -36,6 +36,7 @@ from supportpilot.models import TriageResult
 from supportpilot.triage.emotion import emotional_load
 from supportpilot.triage.interface import (
     HIGH_EMOTIONAL_LOAD,
+    MIN_CONFIDENCE,
     OUT_OF_SCOPE,
     REASON_HIGH_EMOTIONAL_LOAD,
     REASON_LOW_CONFIDENCE,
@@ -73,6 +74,24 @@ _crc32 = zlib.crc32
 
 # (rows, tf-idf values, n-grams) of the word features of one text.
 Vector = tuple[list[int], list[float], list[str]]
+
+MAX_PROBABILITY = "max_probability"
+ENERGY = "energy"
+REJECTED_BY_CLASS = "out-of-scope class"
+REJECTED_AS_NOVEL = "below the novelty threshold"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """`label`: the best in-scope label; `confidence`: its softmax probability among the in-scope labels (the
+    out-of-scope class's probability when that class wins); `rejected`: None, or why the message is out of scope."""
+
+    label: str
+    confidence: float
+    rejected: str | None
+    label_index: int
+    vector: Vector
+
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -200,6 +219,11 @@ class LinearModel:
     threshold: float
 
     def __post_init__(self) -> None:
+        self.novelty = self.meta.get("novelty", {}).get("score", MAX_PROBABILITY)
+        if self.novelty not in (MAX_PROBABILITY, ENERGY):
+            raise ValueError(f"unsupported novelty score: {self.novelty!r}")
+        self._out_of_scope = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
+        self._in_scope = [index for index, label in enumerate(self.labels) if label != OUT_OF_SCOPE]
         self._row_of = {index: row for row, index in enumerate(self.features)}
         self._offsets = block_offsets(self.blocks)
         self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
@@ -271,6 +295,21 @@ class LinearModel:
     def predict_proba(self, text: str) -> list[float]:
         return softmax(self.scores(text)[0])
 
+    def decide(self, text: str) -> Decision:
+        """The served decision for a raw text: best in-scope label, its confidence, and whether it is rejected."""
+        scores, vector = self.scores(text)
+        in_scope = self._in_scope
+        in_scope_scores = [scores[index] for index in in_scope]
+        probabilities = softmax(in_scope_scores)
+        best_position = max(range(len(probabilities)), key=probabilities.__getitem__)
+        best = in_scope[best_position]
+        if self._out_of_scope is not None and scores[self._out_of_scope] > scores[best]:
+            return Decision(self.labels[best], softmax(scores)[self._out_of_scope], REJECTED_BY_CLASS, best, vector)
+        novel = novelty_score(self.novelty, scores, in_scope_scores) < self.threshold
+        return Decision(
+            self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, vector
+        )
+
     def _word_vector(self, number: int, grams: list[str]) -> Vector:
         found = self._kept_rows(number, grams)
         counts, gram_of = Counter(row for row, _ in found), dict(found)
@@ -335,6 +374,17 @@ class LinearModel:
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
 
 
+def novelty_score(kind: str, scores: Sequence[float], in_scope_scores: Sequence[float]) -> float:
+    """How familiar a message looks; below the model's threshold it goes to a person as out of scope.
+
+    `energy`: log-sum-exp of the in-scope scores (high when some topic fits well, whatever the others do);
+    `max_probability`: the largest softmax probability over all labels (models trained before energy)."""
+    top = max(in_scope_scores)
+    if kind == ENERGY:
+        return top + math.log(math.fsum(math.exp(score - top) for score in in_scope_scores))
+    return max(softmax(scores))
+
+
 def softmax(scores: Sequence[float]) -> list[float]:
     top = max(scores)
     exps = [math.exp(score - top) for score in scores]
@@ -374,17 +424,25 @@ class TrainedTriager:
             reasons.insert(0, unsupported_language_reason(language))
 
         model = self.model
-        scores, vector = model.scores(text)
-        probabilities = softmax(scores)
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        label, confidence = model.labels[best], round(probabilities[best], 3)
-        drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(vector, best))
-        if probabilities[best] < model.threshold:
+        decision = model.decide(text)
+        label, confidence = decision.label, round(decision.confidence, 3)
+        if decision.rejected == REJECTED_BY_CLASS:
+            drivers = ", ".join(
+                f"'{gram}'" for gram in model.top_grams(decision.vector, model.labels.index(OUT_OF_SCOPE))
+            )
+            explanation = "out of scope" + (f": {drivers}" if drivers else "")
+            return triage_result(
+                self, OUT_OF_SCOPE, confidence, language, load, cues, [REASON_OUT_OF_SCOPE, *reasons], explanation
+            )
+        drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(decision.vector, decision.label_index))
+        if decision.rejected == REJECTED_AS_NOVEL:
             reasons += [REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE]
             explanation = f"low confidence: best guess '{label}' ({confidence})" + (
                 f" from {drivers}" if drivers else ""
             )
             return triage_result(self, OUT_OF_SCOPE, confidence, language, load, cues, reasons, explanation)
+        if decision.confidence < MIN_CONFIDENCE:
+            reasons.append(REASON_LOW_CONFIDENCE)
         if label == PRIVACY_LABEL:
             reasons.append(REASON_PRIVACY)
         explanation = f"drove '{label}': {drivers}" if drivers else f"'{label}' from the text as a whole"

@@ -23,11 +23,13 @@ import re
 import sys
 import zlib
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
-from operator import mul
+from functools import partial
+from itertools import chain, groupby, repeat
+from operator import add, itemgetter, mul
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +71,11 @@ TOKENISER_REVISION = 2
 
 _MAX_TOKEN_CHARS = 40  # longer "words" are codes, base64 or garbage: one token, no char n-grams
 _MAX_EXPLAINED = 3
-_TOKEN_CACHE_SIZE = 100_000
+_CACHE_SIZE = 100_000
 _crc32 = zlib.crc32
 
-# (rows, tf-idf values, n-grams) of the word features of one text.
-Vector = tuple[list[int], list[float], list[str]]
+# Of a token (char n-gram blocks) or an n-gram (word blocks): its kept rows, and their `_column_sums`.
+UnitEntry = tuple[tuple[int, ...], tuple[float, ...]]
 
 MAX_PROBABILITY = "max_probability"
 ENERGY = "energy"
@@ -90,7 +92,24 @@ class Decision:
     confidence: float
     rejected: str | None
     label_index: int
-    vector: Vector
+    words: list[WordFeatures]
+
+
+@dataclass(frozen=True)
+class WordFeatures:
+    """What one word block saw of a text, kept for explanations: its units (n-grams) with their cached
+    entries, the count of each kept row and the block's norm."""
+
+    units: list[str]
+    entries: list[UnitEntry]
+    counts: Counter[int]
+    norm: float
+
+    def values(self, idf: array) -> dict[int, tuple[float, str]]:
+        """Per kept row its tf-idf value and one n-gram behind it."""
+        gram_of = {rows[0]: unit for unit, (rows, _) in zip(self.units, self.entries, strict=True) if rows}
+        norm = self.norm
+        return {row: ((1.0 + math.log(count)) * idf[row] / norm, gram_of[row]) for row, count in self.counts.items()}
 
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -99,6 +118,7 @@ _CURRENCY = r"(?:[\u20ac$\u00a3]|eur\b|euro\b|euros\b|usd\b|gbp\b)"
 _NUMBER = r"\d+(?:[.,]\d+)*(?:,-)?"
 _AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}")
 _ORDER_REF = re.compile(r"#\s?\d+|\b[a-z]{1,5}[-/]?\d{3,}[\w/-]*|\b\d{5,}\b")
+_ANY_DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _TOKEN = re.compile(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
 
@@ -106,8 +126,12 @@ _TOKEN = re.compile(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
 def normalise(text: str) -> str:
     """Folded text with urls, e-mail addresses, amounts, order references and numbers as placeholder tokens."""
     text = fold_text(text)
-    text = _URL.sub(" <url> ", text)
-    text = _EMAIL.sub(" <email> ", text)
+    if "http" in text or "www." in text:
+        text = _URL.sub(" <url> ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" <email> ", text)
+    if _ANY_DIGIT.search(text) is None:  # amounts, order references and numbers all hold a digit
+        return text
     text = _AMOUNT.sub(" <amount> ", text)
     text = _ORDER_REF.sub(" <order> ", text)
     return _DIGITS.sub(" <num> ", text)
@@ -140,11 +164,7 @@ class FeatureBlock:
 
     def grams(self, tokens: Sequence[str]) -> list[str]:
         if self.kind == "word":
-            return [
-                " ".join(tokens[i : i + n])
-                for n in range(self.min_n, self.max_n + 1)
-                for i in range(len(tokens) - n + 1)
-            ]
+            return [gram for n in range(self.min_n, self.max_n + 1) for gram in map(" ".join, _windows(tokens, n))]
         grams: list[str] = []
         for token in tokens:
             padded = f" {token} "
@@ -158,6 +178,11 @@ class FeatureBlock:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "min_n": self.min_n, "max_n": self.max_n, "buckets": self.buckets}
+
+
+def _windows(tokens: Sequence[str], n: int) -> zip:
+    """Every run of `n` consecutive tokens, in order."""
+    return zip(*(tokens[start:] for start in range(n)), strict=False)
 
 
 DEFAULT_BLOCKS: tuple[FeatureBlock, ...] = (
@@ -224,10 +249,12 @@ class LinearModel:
             raise ValueError(f"unsupported novelty score: {self.novelty!r}")
         self._out_of_scope = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
         self._in_scope = [index for index, label in enumerate(self.labels) if label != OUT_OF_SCOPE]
-        self._row_of = {index: row for row, index in enumerate(self.features)}
         self._offsets = block_offsets(self.blocks)
         self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
-        self._token_cache: list[dict[str, tuple[tuple[int, ...], float, tuple[float, ...]]]] = [{} for _ in self.blocks]
+        # Caches filled while serving (the same words come back message after message): per row idf * weight
+        # for each label and idf^2; per unit (token or word n-gram) its kept rows and their sums.
+        self._row_terms: dict[int, tuple[float, ...]] = {}
+        self._unit_cache: list[dict[str, UnitEntry]] = [{} for _ in self.blocks]
 
     @classmethod
     def load(cls, model_dir: str | Path) -> LinearModel:
@@ -276,20 +303,16 @@ class LinearModel:
             _little_endian(self.features) + _little_endian(self.idf) + _little_endian(self.coef)
         )
 
-    def scores(self, text: str) -> tuple[list[float], Vector]:
+    def scores(self, text: str) -> tuple[list[float], list[WordFeatures]]:
         """scikit-learn's decision_function for a raw text, and the word features behind it (for explanations)."""
         tokens = tokenise(text)
-        scores = list(self.intercept)
-        words: Vector = ([], [], [])
+        scores = self.intercept
+        words: list[WordFeatures] = []
         for number, block in enumerate(self.blocks):
-            if block.kind == "word":
-                vector = self._word_vector(number, block.grams(tokens))
-                block_scores = self._dot(vector)
-                for collected, part in zip(words, vector, strict=True):
-                    collected += part
-            else:
-                block_scores = self._char_scores(number, tokens)
-            scores = [score + part for score, part in zip(scores, block_scores, strict=True)]
+            block_scores, features = self._block_scores(number, block, tokens)
+            if features is not None:
+                words.append(features)
+            scores = list(map(add, scores, block_scores))
         return scores, words
 
     def predict_proba(self, text: str) -> list[float]:
@@ -297,81 +320,101 @@ class LinearModel:
 
     def decide(self, text: str) -> Decision:
         """The served decision for a raw text: best in-scope label, its confidence, and whether it is rejected."""
-        scores, vector = self.scores(text)
+        scores, words = self.scores(text)
         in_scope = self._in_scope
         in_scope_scores = [scores[index] for index in in_scope]
         probabilities = softmax(in_scope_scores)
         best_position = max(range(len(probabilities)), key=probabilities.__getitem__)
         best = in_scope[best_position]
         if self._out_of_scope is not None and scores[self._out_of_scope] > scores[best]:
-            return Decision(self.labels[best], softmax(scores)[self._out_of_scope], REJECTED_BY_CLASS, best, vector)
+            return Decision(self.labels[best], softmax(scores)[self._out_of_scope], REJECTED_BY_CLASS, best, words)
         novel = novelty_score(self.novelty, scores, in_scope_scores) < self.threshold
         return Decision(
-            self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, vector
+            self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words
         )
 
-    def _word_vector(self, number: int, grams: list[str]) -> Vector:
-        found = self._kept_rows(number, grams)
-        counts, gram_of = Counter(row for row, _ in found), dict(found)
-        rows = list(counts)
-        values = [(1.0 + math.log(counts[row])) * self.idf[row] for row in rows]
-        norm = math.sqrt(math.fsum(value * value for value in values))
-        return rows, [value / norm for value in values], [gram_of[row] for row in rows]
+    def _row(self, number: int, gram: str) -> int:
+        """Kept row of an n-gram of block `number`, or -1: the feature index looked up in the sorted index."""
+        block = self.blocks[number]
+        index = self._offsets[number] + _crc32(gram.encode("utf-8", "surrogatepass"), number) % block.buckets
+        row = bisect_left(self.features, index)
+        return row if row < len(self.features) and self.features[row] == index else -1
 
-    def _dot(self, vector: Vector) -> list[float]:
-        rows, values, _ = vector
-        return [sum(map(mul, values, map(weights.__getitem__, rows))) for weights in self._label_weights]
+    def _column_sums(self, rows: Sequence[int]) -> list[float]:
+        """Per label the sum of idf * weight over `rows`, then the sum of idf^2 (one column more than labels)."""
+        terms = self._row_terms
+        try:
+            found = list(map(terms.__getitem__, rows))
+        except KeyError:
+            width, idf = len(self.labels), self.idf
+            for row in rows:
+                if row not in terms:
+                    weights = self.coef[row * width : (row + 1) * width]
+                    terms[row] = (*map(mul, weights, repeat(idf[row])), idf[row] * idf[row])
+            found = list(map(terms.__getitem__, rows))
+        return [sum(column) for column in zip(*found, strict=True)] or [0.0] * (len(self.labels) + 1)
 
-    def _char_scores(self, number: int, tokens: list[str]) -> list[float]:
-        """The block's dot product from cached per-token sums (of idf^2 and of idf * weight per label), corrected
-        for n-grams that occur more than once (sublinear TF) and divided by the block's L2 norm. Same result as
-        `_dot` over the block's tf-idf vector, a few times faster."""
-        entries = [self._token_entry(number, token) for token in tokens]
-        counts = Counter(chain.from_iterable(entry[0] for entry in entries))
-        if not counts:
-            return [0.0] * len(self.labels)
-        idf = self.idf
-        repeated = [(row, count) for row, count in counts.items() if count > 1]
-        rows = [row for row, _ in repeated]
-        tf_change = [1.0 + math.log(count) - count for _, count in repeated]  # sublinear TF minus the linear count
-        squared_change = [(1.0 + math.log(count)) ** 2 - count for _, count in repeated]
-        norm = math.sqrt(
-            math.fsum(entry[1] for entry in entries) + sum(map(mul, squared_change, (idf[row] ** 2 for row in rows)))
-        )
-        extras = [change * idf[row] for change, row in zip(tf_change, rows, strict=True)]
-        sums = [sum(column) for column in zip(*(entry[2] for entry in entries), strict=True)]
-        return [
-            (total + sum(map(mul, extras, map(weights.__getitem__, rows)))) / norm
-            for total, weights in zip(sums, self._label_weights, strict=True)
-        ]
-
-    def _kept_rows(self, number: int, grams: list[str]) -> list[tuple[int, str]]:
-        indices = hashed_indices(grams, number, self.blocks[number], self._offsets[number])
-        found = ((self._row_of.get(index), gram) for index, gram in zip(indices, grams, strict=True))
-        return [(row, gram) for row, gram in found if row is not None]
-
-    def _token_entry(self, number: int, token: str) -> tuple[tuple[int, ...], float, tuple[float, ...]]:
-        """Kept rows of one token's char n-grams, the sum of their idf^2 and per label the sum of idf * weight.
-        Cached: the same words come back message after message."""
-        cache = self._token_cache[number]
-        entry = cache.get(token)
-        if entry is None:
-            if len(cache) >= _TOKEN_CACHE_SIZE:
+    def _entries(self, number: int, units: list[str]) -> list[UnitEntry]:
+        """Cached `UnitEntry` of each unit: a token for char n-gram blocks, an n-gram for word blocks."""
+        cache = self._unit_cache[number]
+        entries = list(map(cache.get, units))
+        if None in entries:
+            if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            rows = tuple(row for row, _ in self._kept_rows(number, self.blocks[number].grams([token])))
-            idf = self.idf
-            squares = math.fsum(idf[row] ** 2 for row in rows)
-            sums = tuple(sum(idf[row] * weights[row] for row in rows) for weights in self._label_weights)
-            entry = cache[token] = (rows, squares, sums)
-        return entry
+            block, row = self.blocks[number], partial(self._row, number)
+            for position, unit in enumerate(units):
+                if entries[position] is None:
+                    grams = [unit] if block.kind == "word" else block.grams([unit])
+                    rows = tuple(found for found in map(row, grams) if found >= 0)
+                    entries[position] = cache[unit] = (rows, tuple(self._column_sums(rows)))
+        return entries
 
-    def top_grams(self, vector: Vector, label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
+    def _block_scores(
+        self, number: int, block: FeatureBlock, tokens: list[str]
+    ) -> tuple[list[float], WordFeatures | None]:
+        """The block's part of the scores, and for word blocks what it saw (for explanations).
+
+        Sums of the cached per-unit column sums give count * idf * weight per label and count * idf^2; the
+        n-grams seen more than once are then corrected to sublinear TF (1 + ln count) and the norm to the L2
+        norm. The same numbers as scikit-learn's, many times faster than a dot product over the block's vector."""
+        units = block.grams(tokens) if block.kind == "word" else tokens
+        entries = self._entries(number, units)
+        sums = [sum(column) for column in zip(*map(_SUMS, entries), strict=True)]
+        if not sums or sums[-1] <= 0.0:
+            return [0.0] * len(self.labels), None
+        rows = list(chain.from_iterable(map(_ROWS, entries)))
+        counts = Counter(rows)
+        if len(counts) < len(rows):
+            for count, group in _by_count(counts):
+                linear = 1.0 + math.log(count)
+                change = linear - count  # sublinear TF minus the linear count the sums hold
+                part = self._column_sums(group)
+                part[-1] *= (linear * linear - count) / change
+                sums = [total + change * value for total, value in zip(sums, part, strict=True)]
+        norm = math.sqrt(sums.pop())
+        scores = [total / norm for total in sums]
+        return scores, WordFeatures(units, entries, counts, norm) if block.kind == "word" else None
+
+    def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
         """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""
         weights = self._label_weights[label]
         contributions = [
-            (value * weights[row], gram) for row, value, gram in zip(*vector, strict=True) if weights[row] > 0
+            (value * weights[row], gram)
+            for features in words
+            for row, (value, gram) in features.values(self.idf).items()
+            if weights[row] > 0
         ]
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
+
+
+_ROWS, _SUMS = itemgetter(0), itemgetter(1)
+
+
+def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
+    """Rows seen more than once, grouped by how often."""
+    repeated = len(counts) - list(counts.values()).count(1)
+    ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)[:repeated]
+    return [(count, list(map(itemgetter(0), group))) for count, group in groupby(ranked, key=itemgetter(1))]
 
 
 def novelty_score(kind: str, scores: Sequence[float], in_scope_scores: Sequence[float]) -> float:
@@ -428,13 +471,13 @@ class TrainedTriager:
         label, confidence = decision.label, round(decision.confidence, 3)
         if decision.rejected == REJECTED_BY_CLASS:
             drivers = ", ".join(
-                f"'{gram}'" for gram in model.top_grams(decision.vector, model.labels.index(OUT_OF_SCOPE))
+                f"'{gram}'" for gram in model.top_grams(decision.words, model.labels.index(OUT_OF_SCOPE))
             )
             explanation = "out of scope" + (f": {drivers}" if drivers else "")
             return triage_result(
                 self, OUT_OF_SCOPE, confidence, language, load, cues, [REASON_OUT_OF_SCOPE, *reasons], explanation
             )
-        drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(decision.vector, decision.label_index))
+        drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(decision.words, decision.label_index))
         if decision.rejected == REJECTED_AS_NOVEL:
             reasons += [REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE]
             explanation = f"low confidence: best guess '{label}' ({confidence})" + (

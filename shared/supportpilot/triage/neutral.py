@@ -83,18 +83,18 @@ _PARTICLE = r"(?:van|von|de|der|den|del|della|di|da|dos|du|le|la|el|al|ten|ter|t
 _NAME = rf"(?:{_PARTICLE}[ \t]+)*{_PART}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART}){{0,3}}"
 _TITLE = r"(?i:meneer|mijnheer|mnr|heer|dhr|mevrouw|mevr|mw|juffrouw|mr|mrs|ms|miss|mx|mister|sir|madam|madame)"
 
-_AFTER_TITLE = re.compile(rf"(\b{_TITLE}\.?[ \t]+){_NAME}")
+_AFTER_TITLE = re.compile(rf"((?<!\w){_TITLE}\.?[ \t]+){_NAME}")
 _GREETING = re.compile(
     rf"(?m)^([ \t]*(?i:beste|lieve|geachte|hallo|hoi|hey|hi|hello|hiya|dear|dag|goedemorgen|goedemiddag|goedenavond"
     rf"|good\s+(?:morning|afternoon|evening))[ \t,]+)({_NAME})(?=[ \t]*(?:[,!:]|$))"
 )
 _SIGN_OFF = re.compile(
-    rf"(\b(?i:groet|groeten|groetjes|gr|grt|mvg|m\.v\.g|regards|best|cheers|thanks|thank\s+you|thx|bedankt|dank\s+je"
+    rf"((?<!\w)(?i:groet|groeten|groetjes|gr|grt|mvg|m\.v\.g|regards|best|cheers|thanks|thank\s+you|thx|bedankt|dank\s+je"
     rf"|dank\s+u|dank|advance|alvast|sincerely|greetings|wishes|ciao|doei|xx+)[ \t]*[,.!]*(?:[ \t]*\n){{0,2}}[ \t]*)"
     rf"(?:{_TITLE}\.?[ \t]+)?{_NAME}(?=[ \t]*(?:\n|$))"
 )
 _INTRODUCTION = re.compile(
-    rf"(\b(?i:my\s+name\s+is|my\s+name['\u2019]s|mijn\s+naam\s+is|ik\s+heet|name:|naam:|this\s+is|dit\s+is|i\s+am|i['\u2019]m|ik\s+ben)"
+    rf"((?<!\w)(?i:my\s+name\s+is|my\s+name['\u2019]s|mijn\s+naam\s+is|ik\s+heet|name:|naam:|this\s+is|dit\s+is|i\s+am|i['\u2019]m|ik\s+ben)"
     rf"[ \t]+){_NAME}"
 )
 # A last line that is only a name: the writer signing without a sign-off ("...vandaag?\nAnna de Vries").
@@ -126,6 +126,8 @@ def _person_in_run(match: re.Match[str]) -> str:
 
 def neutralise_names(text: str) -> str:
     """The raw text with names in greetings, sign-offs, introductions and after titles or first names as `<name>`."""
+    if text == text.lower():  # every rule needs a capitalised name part
+        return text
     text = _AFTER_TITLE.sub(rf"\1{NAME}", text)
     text = _GREETING.sub(_greeting_name, text)
     text = _SIGN_OFF.sub(rf"\1{NAME}", text)

@@ -105,11 +105,14 @@ class WordFeatures:
     counts: Counter[int]
     norm: float
 
-    def values(self, idf: array) -> dict[int, tuple[float, str]]:
-        """Per kept row its tf-idf value and one n-gram behind it."""
+    def contributions(self, idf: array, weights: array) -> list[tuple[float, str]]:
+        """(tf-idf value * weight, one n-gram behind it) of each kept row that counts for a label's `weights`."""
+        positive = [(row, count) for row, count in self.counts.items() if weights[row] > 0]
+        if not positive:
+            return []
         gram_of = {rows[0]: unit for unit, (rows, _) in zip(self.units, self.entries, strict=True) if rows}
         norm = self.norm
-        return {row: ((1.0 + math.log(count)) * idf[row] / norm, gram_of[row]) for row, count in self.counts.items()}
+        return [((1.0 + math.log(count)) * idf[row] / norm * weights[row], gram_of[row]) for row, count in positive]
 
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -398,12 +401,7 @@ class LinearModel:
     def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
         """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""
         weights = self._label_weights[label]
-        contributions = [
-            (value * weights[row], gram)
-            for features in words
-            for row, (value, gram) in features.values(self.idf).items()
-            if weights[row] > 0
-        ]
+        contributions = [part for features in words for part in features.contributions(self.idf, weights)]
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
 
 

@@ -101,6 +101,17 @@ def artifact_mb(model_dir: Path) -> float:
     return sum(path.stat().st_size for path in model_dir.iterdir()) / 1e6
 
 
+def seed_holdout(model_dir: Path) -> list[tuple[str, str, str]]:
+    """The default model's own holdout figures, as `make model` measured them (model.json)."""
+    metrics = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))["metrics"]
+    rows = [("seed corpus holdout: in-scope accuracy (`make model`)", "-", f"{metrics['accuracy']:.3f}")]
+    if "out_of_scope_recall" in metrics:
+        recall = metrics["out_of_scope_recall"]
+        kept = metrics["in_scope_kept"]
+        rows.append(("seed corpus holdout: out-of-scope recall at in-scope kept", "-", f"{recall:.3f} at {kept:.2f}"))
+    return rows
+
+
 def _figure(result: dict[str, float] | str, key: str) -> str:
     return result if isinstance(result, str) else f"{result[key]:.3f}"
 
@@ -125,6 +136,7 @@ def table(model_dir: Path) -> str:
             f"{cold:.0f} ms ({floor:.0f} ms of it `python -c pass`)",
         ),
         ("default model artifact", "<= 10 MB", f"{artifact_mb(model_dir):.2f} MB"),
+        *seed_holdout(model_dir),
     ]
     lines = ["| what | target | this project |", "|---|---|---|"]
     lines += [f"| {what} | {target} | {figure} |" for what, target, figure in rows]

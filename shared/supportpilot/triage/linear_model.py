@@ -23,11 +23,9 @@ import re
 import sys
 import zlib
 from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import chain, groupby, repeat
 from operator import add, itemgetter, mul
 from pathlib import Path
@@ -253,6 +251,7 @@ class LinearModel:
         self._out_of_scope = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
         self._in_scope = [index for index, label in enumerate(self.labels) if label != OUT_OF_SCOPE]
         self._offsets = block_offsets(self.blocks)
+        self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
         self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
         # Caches filled while serving (the same words come back message after message): per row idf * weight
         # for each label and idf^2; per unit (token or word n-gram) its kept rows and their sums.
@@ -336,13 +335,6 @@ class LinearModel:
             self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words
         )
 
-    def _row(self, number: int, gram: str) -> int:
-        """Kept row of an n-gram of block `number`, or -1: the feature index looked up in the sorted index."""
-        block = self.blocks[number]
-        index = self._offsets[number] + _crc32(gram.encode("utf-8", "surrogatepass"), number) % block.buckets
-        row = bisect_left(self.features, index)
-        return row if row < len(self.features) and self.features[row] == index else -1
-
     def _column_sums(self, rows: Sequence[int]) -> list[float]:
         """Per label the sum of idf * weight over `rows`, then the sum of idf^2 (one column more than labels)."""
         terms = self._row_terms
@@ -360,17 +352,27 @@ class LinearModel:
     def _entries(self, number: int, units: list[str]) -> list[UnitEntry]:
         """Cached `UnitEntry` of each unit: a token for char n-gram blocks, an n-gram for word blocks."""
         cache = self._unit_cache[number]
-        entries = list(map(cache.get, units))
-        if None in entries:
+        try:
+            return list(map(cache.__getitem__, units))
+        except KeyError:
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            block, row = self.blocks[number], partial(self._row, number)
-            for position, unit in enumerate(units):
-                if entries[position] is None:
-                    grams = [unit] if block.kind == "word" else block.grams([unit])
-                    rows = tuple(found for found in map(row, grams) if found >= 0)
-                    entries[position] = cache[unit] = (rows, tuple(self._column_sums(rows)))
-        return entries
+            cache.update({unit: self._unit_entry(number, unit) for unit in set(units).difference(cache)})
+            return list(map(cache.__getitem__, units))
+
+    def _unit_entry(self, number: int, unit: str) -> UnitEntry:
+        """Kept rows of a unit's n-grams, per label the sum of their idf * weight, then the sum of their idf^2."""
+        block, offset, number_of_labels = self.blocks[number], self._offsets[number], len(self.labels)
+        grams = [unit] if block.kind == "word" else block.grams([unit])
+        indices = [offset + _crc32(gram.encode("utf-8", "surrogatepass"), number) % block.buckets for gram in grams]
+        rows = tuple(row for row in map(self._row_of.get, indices) if row is not None)
+        if not rows:
+            return rows, (0.0,) * (number_of_labels + 1)
+        coef, idf = self.coef, self.idf
+        idfs = [idf[row] for row in rows]
+        weights = [coef[row * number_of_labels : (row + 1) * number_of_labels] for row in rows]
+        sums = [sum(map(mul, column, idfs)) for column in zip(*weights, strict=True)]
+        return rows, (*sums, sum(map(mul, idfs, idfs)))
 
     def _block_scores(
         self, number: int, block: FeatureBlock, tokens: list[str]

@@ -363,12 +363,18 @@ class LinearModel:
     def _unit_entry(self, number: int, unit: str) -> UnitEntry:
         """Kept rows of a unit's n-grams, per label the sum of their idf * weight, then the sum of their idf^2."""
         block, offset, number_of_labels = self.blocks[number], self._offsets[number], len(self.labels)
-        grams = [unit] if block.kind == "word" else block.grams([unit])
+        coef, idf, row_of = self.coef, self.idf, self._row_of
+        if block.kind == "word":  # one n-gram, mostly never seen in training
+            row = row_of.get(offset + _crc32(unit.encode("utf-8", "surrogatepass"), number) % block.buckets)
+            if row is None:
+                return (), (0.0,) * (number_of_labels + 1)
+            weights = coef[row * number_of_labels : (row + 1) * number_of_labels]
+            return (row,), (*map(mul, weights, repeat(idf[row])), idf[row] * idf[row])
+        grams = block.grams([unit])
         indices = [offset + _crc32(gram.encode("utf-8", "surrogatepass"), number) % block.buckets for gram in grams]
-        rows = tuple(row for row in map(self._row_of.get, indices) if row is not None)
+        rows = tuple(row for row in map(row_of.get, indices) if row is not None)
         if not rows:
             return rows, (0.0,) * (number_of_labels + 1)
-        coef, idf = self.coef, self.idf
         idfs = [idf[row] for row in rows]
         weights = [coef[row * number_of_labels : (row + 1) * number_of_labels] for row in rows]
         sums = [sum(map(mul, column, idfs)) for column in zip(*weights, strict=True)]

@@ -23,8 +23,10 @@ def is_triaged(ticket: Ticket, message_id: str) -> bool:
 
 def keep_known_topic(earlier: TriageResult, reply: TriageResult) -> TriageResult:
     """A reply the model cannot place on its own ("here is the serial number") stays on the topic
-    the ticket already has; its language and emotional load still count."""
-    if reply.category != OUT_OF_SCOPE or earlier.category == OUT_OF_SCOPE:
+    the ticket already has; so does a reply placed only with low confidence. Its language and emotional
+    load still count."""
+    placed = reply.category != OUT_OF_SCOPE and REASON_LOW_CONFIDENCE not in reply.reasons
+    if placed or earlier.category == OUT_OF_SCOPE:
         return reply
     reasons = [r for r in reply.reasons if not r.startswith(REASON_LOW_CONFIDENCE) and r != REASON_OUT_OF_SCOPE]
     return reply.model_copy(

@@ -35,3 +35,11 @@ def test_a_reply_with_its_own_topic_and_an_unknown_ticket_are_left_alone():
     assert keep_known_topic(result("product_defect"), refund) is refund
     unknown = result("out_of_scope", True, ("low confidence: 0.20",))
     assert keep_known_topic(result("out_of_scope", True), unknown) is unknown
+
+
+def test_a_reply_placed_only_with_low_confidence_keeps_the_tickets_topic():
+    weak = result("refund", True, ("low confidence",)).model_copy(update={"confidence": 0.41})
+    kept = keep_known_topic(result("product_defect"), weak)
+    assert kept.category == "product_defect" and kept.confidence == 0.9
+    assert kept.reasons == [] and not kept.needs_human
+    assert kept.explanation.startswith(KEPT_TOPIC_REASON)

@@ -205,6 +205,8 @@ _TEXT_CUES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
     ),
 )
 
+# Matches wherever any cue matches (one pass instead of one per cue for the many calm messages).
+_ANY_TEXT_CUE = re.compile("|".join(pattern.pattern for _, _, pattern in _TEXT_CUES))
 _EXCLAMATION_RUN = re.compile(r"[!\u00a1][!1?\u00a1]*!")
 _CAPS_WORD = re.compile(r"[^\W\d_]{3,}")
 _CAPS_MIN_LETTERS = 8
@@ -217,6 +219,11 @@ _CONTACTS_WEIGHT = 0.25
 _CONTACTS_STEP = 0.05
 _CONTACTS_MAX = 0.4
 _MAX_CHARS = 20_000
+
+
+def _has_capitals(text: str) -> bool:
+    """Enough upper-case letters for the capitals check to fire at all (cheap, in C)."""
+    return text != text.lower() and sum(map(str.isupper, text)) >= _CAPS_MIN_LETTERS
 
 
 def _capital_share(text: str) -> tuple[float, int]:
@@ -236,12 +243,13 @@ def emotional_load(text: str, contacts_last_7_days: int | None = None) -> tuple[
     folded = fold_text(text)
     load = 0.0
     cues: list[str] = []
-    for cue, weight, pattern in _TEXT_CUES:
-        if pattern.search(folded):
-            load += weight
-            cues.append(cue)
+    if _ANY_TEXT_CUE.search(folded):
+        for cue, weight, pattern in _TEXT_CUES:
+            if pattern.search(folded):
+                load += weight
+                cues.append(cue)
 
-    share, upper_letters = _capital_share(text)
+    share, upper_letters = _capital_share(text) if _has_capitals(text) else (0.0, 0)
     if share >= _CAPS_MIN_SHARE and upper_letters >= _CAPS_MIN_LETTERS:
         load += _CAPS_WEIGHT
         cues.append("capitals")

@@ -7,7 +7,6 @@ The first implementation is a keyword baseline; a trained model will sit behind 
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from typing import Protocol, runtime_checkable
 
@@ -121,8 +120,22 @@ def load_triager(model_dir: str | None = None) -> Triager:
     raise ValueError(f"unrecognised triage model directory: {model_dir!r} (no model.json in it)")
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u0131": "i"})
+class _FoldTable(dict[int, str]):
+    """str.translate table: controls to a space, apostrophe look-alikes to ', every other character to its
+    NFKD decomposition without combining marks; filled on first sight of a character, so the hot path is C."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        folded = self[code] = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return folded
+
+
+_CONTROL_CHARS = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), *range(0x200B, 0x2010)]
+_FOLD = _FoldTable(
+    {code: " " for code in [*_CONTROL_CHARS, 0x2028, 0x2029, 0xFEFF]}
+    | {ord(ch): "'" for ch in "\u2019\u2018`\u00b4"}
+    | {0x0131: "i"}  # dotless i
+)
 
 
 def fold_text(text: str) -> str:
@@ -131,9 +144,7 @@ def fold_text(text: str) -> str:
     `fold_text` keeps one character per visible character in most cases but is not length-preserving;
     use it for matching only, never to slice the original text.
     """
-    text = _CONTROL_CHARS.sub(" ", text).casefold().translate(_APOSTROPHES)
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return text.casefold().translate(_FOLD)
 
 
 def message_text(message: TriageInput) -> tuple[str, bool]:

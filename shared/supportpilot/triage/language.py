@@ -8,6 +8,7 @@ pronouns (he/she, hij/zij, er/sie, il/elle, ...) and words spelled like them in 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from supportpilot.triage.interface import SUPPORTED_LANGUAGES, UNDETERMINED_LANGUAGE, fold_text
 
@@ -75,10 +76,11 @@ def detect_language(text: str) -> tuple[str, float]:
     """Return (ISO 639-1 code or "und", confidence 0..1). Never raises on text."""
     text = text[:_MAX_CHARS]
     scores = dict.fromkeys(_LANGUAGES, 0.0)
-    for token in _TOKEN.findall(fold_text(text)):
-        for lang, weight in _WEIGHTS.get(token, {}).items():
-            scores[lang] += weight
-    if any(ch > "\u007f" for ch in text):
+    counts = Counter(_TOKEN.findall(fold_text(text)))
+    for token in counts.keys() & _WEIGHTS.keys():
+        for lang, weight in _WEIGHTS[token].items():
+            scores[lang] += weight * counts[token]
+    if not text.isascii():
         lowered = text.lower()
         for lang, pattern in _CHAR_HINTS.items():
             if pattern.search(lowered):

@@ -6,7 +6,8 @@ The model is trained with scikit-learn (see `training.py`) and exported to a dir
 - `weights.bin`: little-endian arrays, in this order: feature index (uint32, ascending), idf (float32)
   per feature, then one float32 weight per (feature, label), row-major.
 
-Features: the text is normalised (`normalise`), split into word tokens, and each block of n-grams
+Features: names, titles, pronouns and gendered relatives become placeholders (`neutral.py`), the text is
+normalised (`normalise`), split into word tokens, and each block of n-grams
 (word 1-2 grams, char_wb 2-5 grams) is hashed with CRC-32 (salted with the block number) into a
 fixed number of buckets. Per block: sublinear TF times idf, L2-normalised; only buckets kept at
 training time count. Scores are the dot product with the weights plus the intercept, and the
@@ -25,8 +26,8 @@ from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
-from operator import mul
+from itertools import chain, groupby, repeat
+from operator import add, itemgetter, mul
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from supportpilot.models import TriageResult
 from supportpilot.triage.emotion import emotional_load
 from supportpilot.triage.interface import (
     HIGH_EMOTIONAL_LOAD,
+    MIN_CONFIDENCE,
     OUT_OF_SCOPE,
     REASON_HIGH_EMOTIONAL_LOAD,
     REASON_LOW_CONFIDENCE,
@@ -53,6 +55,7 @@ from supportpilot.triage.interface import (
     unsupported_language_reason,
 )
 from supportpilot.triage.language import message_language
+from supportpilot.triage.neutral import NEUTRAL_TOKENS, neutralise_names
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +63,55 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.bin"
 FORMAT = "supportpilot-linear/1"
 PRIVACY_LABEL = "privacy_request"
+# Raised whenever `tokenise` changes what a text turns into; the first part of a trained model's version.
+# 2: names, titles, pronouns and gendered relatives as placeholders (triage/neutral.py).
+TOKENISER_REVISION = 2
 
 _MAX_TOKEN_CHARS = 40  # longer "words" are codes, base64 or garbage: one token, no char n-grams
 _MAX_EXPLAINED = 3
-_TOKEN_CACHE_SIZE = 100_000
+_CACHE_SIZE = 100_000
 _crc32 = zlib.crc32
 
-# (rows, tf-idf values, n-grams) of the word features of one text.
-Vector = tuple[list[int], list[float], list[str]]
+# Of a token (char n-gram blocks) or an n-gram (word blocks): its kept rows, and their `_column_sums`.
+UnitEntry = tuple[tuple[int, ...], tuple[float, ...]]
+
+MAX_PROBABILITY = "max_probability"
+ENERGY = "energy"
+REJECTED_BY_CLASS = "out-of-scope class"
+REJECTED_AS_NOVEL = "below the novelty threshold"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """`label`: the best in-scope label; `confidence`: its softmax probability among the in-scope labels (the
+    out-of-scope class's probability when that class wins); `rejected`: None, or why the message is out of scope."""
+
+    label: str
+    confidence: float
+    rejected: str | None
+    label_index: int
+    words: list[WordFeatures]
+
+
+@dataclass(frozen=True)
+class WordFeatures:
+    """What one word block saw of a text, kept for explanations: its units (n-grams) with their cached
+    entries, the count of each kept row and the block's norm."""
+
+    units: list[str]
+    entries: list[UnitEntry]
+    counts: Counter[int]
+    norm: float
+
+    def contributions(self, idf: array, weights: array) -> list[tuple[float, str]]:
+        """(tf-idf value * weight, one n-gram behind it) of each kept row that counts for a label's `weights`."""
+        positive = [(row, count) for row, count in self.counts.items() if weights[row] > 0]
+        if not positive:
+            return []
+        gram_of = {rows[0]: unit for unit, (rows, _) in zip(self.units, self.entries, strict=True) if rows}
+        norm = self.norm
+        return [((1.0 + math.log(count)) * idf[row] / norm * weights[row], gram_of[row]) for row, count in positive]
+
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -75,6 +119,7 @@ _CURRENCY = r"(?:[\u20ac$\u00a3]|eur\b|euro\b|euros\b|usd\b|gbp\b)"
 _NUMBER = r"\d+(?:[.,]\d+)*(?:,-)?"
 _AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}")
 _ORDER_REF = re.compile(r"#\s?\d+|\b[a-z]{1,5}[-/]?\d{3,}[\w/-]*|\b\d{5,}\b")
+_ANY_DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _TOKEN = re.compile(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
 
@@ -82,8 +127,12 @@ _TOKEN = re.compile(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
 def normalise(text: str) -> str:
     """Folded text with urls, e-mail addresses, amounts, order references and numbers as placeholder tokens."""
     text = fold_text(text)
-    text = _URL.sub(" <url> ", text)
-    text = _EMAIL.sub(" <email> ", text)
+    if "http" in text or "www." in text:
+        text = _URL.sub(" <url> ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" <email> ", text)
+    if _ANY_DIGIT.search(text) is None:  # amounts, order references and numbers all hold a digit
+        return text
     text = _AMOUNT.sub(" <amount> ", text)
     text = _ORDER_REF.sub(" <order> ", text)
     return _DIGITS.sub(" <num> ", text)
@@ -98,9 +147,11 @@ def own_text(text: str) -> str:
 
 
 def tokenise(text: str) -> list[str]:
-    """Word tokens of a raw text, after `own_text` and `normalise`; over-long tokens collapse to `<long>`."""
-    tokens = _TOKEN.findall(normalise(own_text(text)))
-    return [token if len(token) <= _MAX_TOKEN_CHARS else "<long>" for token in tokens]
+    """Word tokens of a raw text, after `neutralise_names`, `own_text` and `normalise`; names, titles, pronouns
+    and gendered relatives become placeholders (`NEUTRAL_TOKENS`), over-long tokens `<long>`."""
+    tokens = _TOKEN.findall(normalise(own_text(neutralise_names(text))))
+    neutral = NEUTRAL_TOKENS.get
+    return [neutral(token, token) if len(token) <= _MAX_TOKEN_CHARS else "<long>" for token in tokens]
 
 
 @dataclass(frozen=True)
@@ -114,11 +165,7 @@ class FeatureBlock:
 
     def grams(self, tokens: Sequence[str]) -> list[str]:
         if self.kind == "word":
-            return [
-                " ".join(tokens[i : i + n])
-                for n in range(self.min_n, self.max_n + 1)
-                for i in range(len(tokens) - n + 1)
-            ]
+            return [gram for n in range(self.min_n, self.max_n + 1) for gram in map(" ".join, _windows(tokens, n))]
         grams: list[str] = []
         for token in tokens:
             padded = f" {token} "
@@ -132,6 +179,11 @@ class FeatureBlock:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "min_n": self.min_n, "max_n": self.max_n, "buckets": self.buckets}
+
+
+def _windows(tokens: Sequence[str], n: int) -> zip:
+    """Every run of `n` consecutive tokens, in order."""
+    return zip(*(tokens[start:] for start in range(n)), strict=False)
 
 
 DEFAULT_BLOCKS: tuple[FeatureBlock, ...] = (
@@ -193,10 +245,18 @@ class LinearModel:
     threshold: float
 
     def __post_init__(self) -> None:
-        self._row_of = {index: row for row, index in enumerate(self.features)}
+        self.novelty = self.meta.get("novelty", {}).get("score", MAX_PROBABILITY)
+        if self.novelty not in (MAX_PROBABILITY, ENERGY):
+            raise ValueError(f"unsupported novelty score: {self.novelty!r}")
+        self._out_of_scope = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
+        self._in_scope = [index for index, label in enumerate(self.labels) if label != OUT_OF_SCOPE]
         self._offsets = block_offsets(self.blocks)
+        self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
         self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
-        self._token_cache: list[dict[str, tuple[tuple[int, ...], float, tuple[float, ...]]]] = [{} for _ in self.blocks]
+        # Caches filled while serving (the same words come back message after message): per row idf * weight
+        # for each label and idf^2; per unit (token or word n-gram) its kept rows and their sums.
+        self._row_terms: dict[int, tuple[float, ...]] = {}
+        self._unit_cache: list[dict[str, UnitEntry]] = [{} for _ in self.blocks]
 
     @classmethod
     def load(cls, model_dir: str | Path) -> LinearModel:
@@ -245,87 +305,133 @@ class LinearModel:
             _little_endian(self.features) + _little_endian(self.idf) + _little_endian(self.coef)
         )
 
-    def scores(self, text: str) -> tuple[list[float], Vector]:
+    def scores(self, text: str) -> tuple[list[float], list[WordFeatures]]:
         """scikit-learn's decision_function for a raw text, and the word features behind it (for explanations)."""
         tokens = tokenise(text)
-        scores = list(self.intercept)
-        words: Vector = ([], [], [])
+        scores = self.intercept
+        words: list[WordFeatures] = []
         for number, block in enumerate(self.blocks):
-            if block.kind == "word":
-                vector = self._word_vector(number, block.grams(tokens))
-                block_scores = self._dot(vector)
-                for collected, part in zip(words, vector, strict=True):
-                    collected += part
-            else:
-                block_scores = self._char_scores(number, tokens)
-            scores = [score + part for score, part in zip(scores, block_scores, strict=True)]
+            block_scores, features = self._block_scores(number, block, tokens)
+            if features is not None:
+                words.append(features)
+            scores = list(map(add, scores, block_scores))
         return scores, words
 
     def predict_proba(self, text: str) -> list[float]:
         return softmax(self.scores(text)[0])
 
-    def _word_vector(self, number: int, grams: list[str]) -> Vector:
-        found = self._kept_rows(number, grams)
-        counts, gram_of = Counter(row for row, _ in found), dict(found)
-        rows = list(counts)
-        values = [(1.0 + math.log(counts[row])) * self.idf[row] for row in rows]
-        norm = math.sqrt(math.fsum(value * value for value in values))
-        return rows, [value / norm for value in values], [gram_of[row] for row in rows]
-
-    def _dot(self, vector: Vector) -> list[float]:
-        rows, values, _ = vector
-        return [sum(map(mul, values, map(weights.__getitem__, rows))) for weights in self._label_weights]
-
-    def _char_scores(self, number: int, tokens: list[str]) -> list[float]:
-        """The block's dot product from cached per-token sums (of idf^2 and of idf * weight per label), corrected
-        for n-grams that occur more than once (sublinear TF) and divided by the block's L2 norm. Same result as
-        `_dot` over the block's tf-idf vector, a few times faster."""
-        entries = [self._token_entry(number, token) for token in tokens]
-        counts = Counter(chain.from_iterable(entry[0] for entry in entries))
-        if not counts:
-            return [0.0] * len(self.labels)
-        idf = self.idf
-        repeated = [(row, count) for row, count in counts.items() if count > 1]
-        rows = [row for row, _ in repeated]
-        tf_change = [1.0 + math.log(count) - count for _, count in repeated]  # sublinear TF minus the linear count
-        squared_change = [(1.0 + math.log(count)) ** 2 - count for _, count in repeated]
-        norm = math.sqrt(
-            math.fsum(entry[1] for entry in entries) + sum(map(mul, squared_change, (idf[row] ** 2 for row in rows)))
+    def decide(self, text: str) -> Decision:
+        """The served decision for a raw text: best in-scope label, its confidence, and whether it is rejected."""
+        scores, words = self.scores(text)
+        in_scope = self._in_scope
+        in_scope_scores = [scores[index] for index in in_scope]
+        probabilities = softmax(in_scope_scores)
+        best_position = max(range(len(probabilities)), key=probabilities.__getitem__)
+        best = in_scope[best_position]
+        if self._out_of_scope is not None and scores[self._out_of_scope] > scores[best]:
+            return Decision(self.labels[best], softmax(scores)[self._out_of_scope], REJECTED_BY_CLASS, best, words)
+        novel = novelty_score(self.novelty, scores, in_scope_scores) < self.threshold
+        return Decision(
+            self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words
         )
-        extras = [change * idf[row] for change, row in zip(tf_change, rows, strict=True)]
-        sums = [sum(column) for column in zip(*(entry[2] for entry in entries), strict=True)]
-        return [
-            (total + sum(map(mul, extras, map(weights.__getitem__, rows)))) / norm
-            for total, weights in zip(sums, self._label_weights, strict=True)
-        ]
 
-    def _kept_rows(self, number: int, grams: list[str]) -> list[tuple[int, str]]:
-        indices = hashed_indices(grams, number, self.blocks[number], self._offsets[number])
-        found = ((self._row_of.get(index), gram) for index, gram in zip(indices, grams, strict=True))
-        return [(row, gram) for row, gram in found if row is not None]
+    def _column_sums(self, rows: Sequence[int]) -> list[float]:
+        """Per label the sum of idf * weight over `rows`, then the sum of idf^2 (one column more than labels)."""
+        terms = self._row_terms
+        try:
+            found = list(map(terms.__getitem__, rows))
+        except KeyError:
+            width, idf = len(self.labels), self.idf
+            for row in rows:
+                if row not in terms:
+                    weights = self.coef[row * width : (row + 1) * width]
+                    terms[row] = (*map(mul, weights, repeat(idf[row])), idf[row] * idf[row])
+            found = list(map(terms.__getitem__, rows))
+        return [sum(column) for column in zip(*found, strict=True)] or [0.0] * (len(self.labels) + 1)
 
-    def _token_entry(self, number: int, token: str) -> tuple[tuple[int, ...], float, tuple[float, ...]]:
-        """Kept rows of one token's char n-grams, the sum of their idf^2 and per label the sum of idf * weight.
-        Cached: the same words come back message after message."""
-        cache = self._token_cache[number]
-        entry = cache.get(token)
-        if entry is None:
-            if len(cache) >= _TOKEN_CACHE_SIZE:
+    def _entries(self, number: int, units: list[str]) -> list[UnitEntry]:
+        """Cached `UnitEntry` of each unit: a token for char n-gram blocks, an n-gram for word blocks."""
+        cache = self._unit_cache[number]
+        try:
+            return list(map(cache.__getitem__, units))
+        except KeyError:
+            if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            rows = tuple(row for row, _ in self._kept_rows(number, self.blocks[number].grams([token])))
-            idf = self.idf
-            squares = math.fsum(idf[row] ** 2 for row in rows)
-            sums = tuple(sum(idf[row] * weights[row] for row in rows) for weights in self._label_weights)
-            entry = cache[token] = (rows, squares, sums)
-        return entry
+            cache.update({unit: self._unit_entry(number, unit) for unit in set(units).difference(cache)})
+            return list(map(cache.__getitem__, units))
 
-    def top_grams(self, vector: Vector, label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
+    def _unit_entry(self, number: int, unit: str) -> UnitEntry:
+        """Kept rows of a unit's n-grams, per label the sum of their idf * weight, then the sum of their idf^2."""
+        block, offset, number_of_labels = self.blocks[number], self._offsets[number], len(self.labels)
+        coef, idf, row_of = self.coef, self.idf, self._row_of
+        if block.kind == "word":  # one n-gram, mostly never seen in training
+            row = row_of.get(offset + _crc32(unit.encode("utf-8", "surrogatepass"), number) % block.buckets)
+            if row is None:
+                return (), (0.0,) * (number_of_labels + 1)
+            weights = coef[row * number_of_labels : (row + 1) * number_of_labels]
+            return (row,), (*map(mul, weights, repeat(idf[row])), idf[row] * idf[row])
+        grams = block.grams([unit])
+        indices = [offset + _crc32(gram.encode("utf-8", "surrogatepass"), number) % block.buckets for gram in grams]
+        rows = tuple(row for row in map(row_of.get, indices) if row is not None)
+        if not rows:
+            return rows, (0.0,) * (number_of_labels + 1)
+        idfs = [idf[row] for row in rows]
+        weights = [coef[row * number_of_labels : (row + 1) * number_of_labels] for row in rows]
+        sums = [sum(map(mul, column, idfs)) for column in zip(*weights, strict=True)]
+        return rows, (*sums, sum(map(mul, idfs, idfs)))
+
+    def _block_scores(
+        self, number: int, block: FeatureBlock, tokens: list[str]
+    ) -> tuple[list[float], WordFeatures | None]:
+        """The block's part of the scores, and for word blocks what it saw (for explanations).
+
+        Sums of the cached per-unit column sums give count * idf * weight per label and count * idf^2; the
+        n-grams seen more than once are then corrected to sublinear TF (1 + ln count) and the norm to the L2
+        norm. The same numbers as scikit-learn's, many times faster than a dot product over the block's vector."""
+        units = block.grams(tokens) if block.kind == "word" else tokens
+        entries = self._entries(number, units)
+        sums = [sum(column) for column in zip(*map(_SUMS, entries), strict=True)]
+        if not sums or sums[-1] <= 0.0:
+            return [0.0] * len(self.labels), None
+        rows = list(chain.from_iterable(map(_ROWS, entries)))
+        counts = Counter(rows)
+        if len(counts) < len(rows):
+            for count, group in _by_count(counts):
+                linear = 1.0 + math.log(count)
+                change = linear - count  # sublinear TF minus the linear count the sums hold
+                part = self._column_sums(group)
+                part[-1] *= (linear * linear - count) / change
+                sums = [total + change * value for total, value in zip(sums, part, strict=True)]
+        norm = math.sqrt(sums.pop())
+        scores = [total / norm for total in sums]
+        return scores, WordFeatures(units, entries, counts, norm) if block.kind == "word" else None
+
+    def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
         """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""
         weights = self._label_weights[label]
-        contributions = [
-            (value * weights[row], gram) for row, value, gram in zip(*vector, strict=True) if weights[row] > 0
-        ]
+        contributions = [part for features in words for part in features.contributions(self.idf, weights)]
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
+
+
+_ROWS, _SUMS = itemgetter(0), itemgetter(1)
+
+
+def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
+    """Rows seen more than once, grouped by how often."""
+    repeated = len(counts) - list(counts.values()).count(1)
+    ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)[:repeated]
+    return [(count, list(map(itemgetter(0), group))) for count, group in groupby(ranked, key=itemgetter(1))]
+
+
+def novelty_score(kind: str, scores: Sequence[float], in_scope_scores: Sequence[float]) -> float:
+    """How familiar a message looks; below the model's threshold it goes to a person as out of scope.
+
+    `energy`: log-sum-exp of the in-scope scores (high when some topic fits well, whatever the others do);
+    `max_probability`: the largest softmax probability over all labels (models trained before energy)."""
+    top = max(in_scope_scores)
+    if kind == ENERGY:
+        return top + math.log(math.fsum(math.exp(score - top) for score in in_scope_scores))
+    return max(softmax(scores))
 
 
 def softmax(scores: Sequence[float]) -> list[float]:
@@ -367,17 +473,25 @@ class TrainedTriager:
             reasons.insert(0, unsupported_language_reason(language))
 
         model = self.model
-        scores, vector = model.scores(text)
-        probabilities = softmax(scores)
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        label, confidence = model.labels[best], round(probabilities[best], 3)
-        drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(vector, best))
-        if probabilities[best] < model.threshold:
+        decision = model.decide(text)
+        label, confidence = decision.label, round(decision.confidence, 3)
+        if decision.rejected == REJECTED_BY_CLASS:
+            drivers = ", ".join(
+                f"'{gram}'" for gram in model.top_grams(decision.words, model.labels.index(OUT_OF_SCOPE))
+            )
+            explanation = "out of scope" + (f": {drivers}" if drivers else "")
+            return triage_result(
+                self, OUT_OF_SCOPE, confidence, language, load, cues, [REASON_OUT_OF_SCOPE, *reasons], explanation
+            )
+        drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(decision.words, decision.label_index))
+        if decision.rejected == REJECTED_AS_NOVEL:
             reasons += [REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE]
             explanation = f"low confidence: best guess '{label}' ({confidence})" + (
                 f" from {drivers}" if drivers else ""
             )
             return triage_result(self, OUT_OF_SCOPE, confidence, language, load, cues, reasons, explanation)
+        if decision.confidence < MIN_CONFIDENCE:
+            reasons.append(REASON_LOW_CONFIDENCE)
         if label == PRIVACY_LABEL:
             reasons.append(REASON_PRIVACY)
         explanation = f"drove '{label}': {drivers}" if drivers else f"'{label}' from the text as a whole"

@@ -2,8 +2,10 @@
 
 Hashed word and char_wb n-grams (see `linear_model`) -> sublinear TF-IDF per block, L2 -> multinomial
 LogisticRegression. A stratified holdout gives the reported metrics and the novelty threshold: the
-probability that keeps ~95% of in-scope holdout messages. Rows labelled `out_of_scope` are no class
-of their own; they only measure how many the threshold sends to a person.
+energy (log-sum-exp of the in-scope scores; it separates unknown topics better than the top probability)
+that keeps ~95% of in-scope holdout messages. Rows labelled `out_of_scope` train a class of their own
+(half of them; the other half measures the out-of-scope recall): a message that class wins, or whose
+energy is below the threshold, goes to a person as out of scope.
 
 Parameters are rounded to float32 before they are measured and exported, so scikit-learn and the
 pure-Python scorer use the very same numbers; `float32_max_proba_change` in the metrics records what
@@ -36,7 +38,9 @@ from typing import Any
 from supportpilot.triage.interface import OUT_OF_SCOPE
 from supportpilot.triage.linear_model import (
     DEFAULT_BLOCKS,
+    ENERGY,
     MODEL_FILE,
+    TOKENISER_REVISION,
     FeatureBlock,
     LinearModel,
     hashed_counts,
@@ -50,6 +54,7 @@ DEFAULT_SEED = 20260
 DEFAULT_C = 20.0
 DEFAULT_MIN_DF = 2
 IN_SCOPE_KEPT = 0.95
+OUT_OF_SCOPE_HOLDOUT = 0.5
 PROGRESS_EVERY = 5_000
 CORPUS_PATTERN = "seed_*.jsonl"
 
@@ -143,7 +148,8 @@ def check_labels(examples: Sequence[Example]) -> list[str]:
 
 
 def split_holdout(examples: Sequence[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """Stratified split: per label, a seeded shuffle and `fraction` to the holdout; every label keeps a training row."""
+    """Stratified split: per label, a seeded shuffle and `fraction` to the holdout (half of the `out_of_scope`
+    rows, which measure the novelty threshold); every label keeps a training row."""
     by_label: dict[str, list[Example]] = {}
     for example in examples:
         by_label.setdefault(example.label, []).append(example)
@@ -152,7 +158,8 @@ def split_holdout(examples: Sequence[Example], fraction: float, seed: int) -> tu
     for label in sorted(by_label):
         group = list(by_label[label])
         rng.shuffle(group)
-        size = len(group) if label == OUT_OF_SCOPE else min(round(len(group) * fraction), len(group) - 1)
+        share = OUT_OF_SCOPE_HOLDOUT if label == OUT_OF_SCOPE else fraction
+        size = min(round(len(group) * share), len(group) - 1)
         holdout += group[:size]
         train += group[size:]
     return train, holdout
@@ -298,7 +305,6 @@ def train_model(
     check_labels(examples)
     train, held = split_holdout(examples, holdout, seed) if validation is None else (list(examples), list(validation))
     in_scope_held = [example for example in held if example.label != OUT_OF_SCOPE]
-    train = [example for example in train if example.label != OUT_OF_SCOPE]
     if not in_scope_held:
         raise TrainingError("too few rows for a holdout: need at least two rows of some label")
     say = progress or (lambda _: None)
@@ -310,9 +316,11 @@ def train_model(
     metrics, threshold = _measure(pipeline, held, held_counts)
     meta = {
         "name": name,
-        "version": f"1.{data_digest(examples)[:12]}",
+        "version": f"{TOKENISER_REVISION}.{data_digest(examples)[:12]}",
         "features": {
-            "normalise": "fold_text, own text of mails, <url> <email> <amount> <order> <num>",
+            "tokeniser_revision": TOKENISER_REVISION,
+            "normalise": "<name> <title> <pronoun> <relative> (triage/neutral.py), own text of mails, fold_text, "
+            "<url> <email> <amount> <order> <num>",
             "hash": "crc32(utf-8 n-gram, block number) % buckets",
             "tf": "1 + ln(count)",
             "norm": "l2 per block",
@@ -322,20 +330,19 @@ def train_model(
             "seed": seed,
             "holdout": holdout if validation is None else "validation split",
             "classifier": f"LogisticRegression(C={c}, lbfgs, multinomial)",
+            "out_of_scope_class": any(example.label == OUT_OF_SCOPE for example in train),
             "data": data_counts(examples),
-            "trained_on": data_counts(train + in_scope_held if refit else train),
+            "trained_on": data_counts(train + held if refit else train),
             "refit_on_holdout": refit,
         },
+        "novelty": {"score": ENERGY, "keeps": IN_SCOPE_KEPT},
         "metrics": metrics,
     }
     say(f"holdout accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}")
     if refit:
         say("refitting on all rows")
-        in_scope_counts = [
-            counts for counts, example in zip(held_counts, held, strict=True) if example.label != OUT_OF_SCOPE
-        ]
-        every = train + in_scope_held
-        pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts + in_scope_counts, [e.label for e in every])
+        every = train + held
+        pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts + held_counts, [e.label for e in every])
         pipeline.round_to_float32()
     return pipeline.export(meta, threshold)
 
@@ -347,11 +354,23 @@ def _measure(pipeline: FittedPipeline, held: Sequence[Example], held_counts: lis
     before = pipeline.predict_proba(held_counts)
     pipeline.round_to_float32()
     probabilities = pipeline.predict_proba(held_counts)
-    classes = list(pipeline.classifier.classes_)
+    scores = pipeline.classifier.decision_function(pipeline.transform(held_counts))
+    classes = [str(label) for label in pipeline.classifier.classes_]
+    if scores.ndim == 1:  # binary: scikit-learn's single score is the second class's, against 0 for the first
+        scores = np.column_stack([np.zeros_like(scores), scores])
+    in_scope_columns = [column for column, label in enumerate(classes) if label != OUT_OF_SCOPE]
+    in_scope_scores = scores[:, in_scope_columns]
+    best = in_scope_scores.argmax(axis=1)
+    by_class = scores.argmax(axis=1) != np.asarray(in_scope_columns)[best]  # the out-of-scope class won
+    top = in_scope_scores.max(axis=1)
+    novelty = np.where(by_class, -np.inf, top + np.log(np.exp(in_scope_scores - top[:, None]).sum(axis=1)))
     in_scope = np.array([example.label != OUT_OF_SCOPE for example in held])
-    top = probabilities.max(axis=1)
-    threshold = novelty_threshold(top[in_scope].tolist())
-    predicted = [classes[index] for index in probabilities.argmax(axis=1)]
+    finite = novelty[in_scope & ~by_class]
+    threshold = novelty_threshold(novelty[in_scope].tolist())
+    if not math.isfinite(threshold):  # the class alone already rejects more in-scope rows than allowed
+        threshold = float(finite.min()) if finite.size else 0.0
+    kept = novelty >= threshold
+    predicted = [classes[in_scope_columns[index]] for index in best]
     metrics = {
         "holdout_rows": len(held),
         "threshold_keeps": IN_SCOPE_KEPT,
@@ -359,12 +378,12 @@ def _measure(pipeline: FittedPipeline, held: Sequence[Example], held_counts: lis
             [example.label for example, keep in zip(held, in_scope, strict=True) if keep],
             [label for label, keep in zip(predicted, in_scope, strict=True) if keep],
         ),
-        "in_scope_kept": float((top[in_scope] >= threshold).mean()),
+        "in_scope_kept": float(kept[in_scope].mean()),
         "float32_max_proba_change": float(np.abs(probabilities - before).max()),
     }
     if not in_scope.all():
         metrics["out_of_scope_rows"] = int((~in_scope).sum())
-        metrics["out_of_scope_recall"] = float((top[~in_scope] < threshold).mean())
+        metrics["out_of_scope_recall"] = float((~kept[~in_scope]).mean())
     return metrics, threshold
 
 
@@ -393,18 +412,17 @@ def evaluate_model(model: LinearModel, examples: Sequence[Example], progress: Pr
     truth, decided, closed = [], [], []
     kept_in_scope = in_scope = rejected_oos = oos = 0
     for number, example in enumerate(examples, start=1):
-        probabilities = model.predict_proba(example.text)
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        confident = probabilities[best] >= model.threshold
+        decision = model.decide(example.text)
+        confident = decision.rejected is None
         truth.append(example.label)
-        decided.append(model.labels[best] if confident else OUT_OF_SCOPE)
+        decided.append(decision.label if confident else OUT_OF_SCOPE)
         if example.label == OUT_OF_SCOPE:
             oos += 1
             rejected_oos += not confident
         else:
             in_scope += 1
             kept_in_scope += confident
-            closed.append(model.labels[best] == example.label)
+            closed.append(decision.label == example.label)
         if progress and number % PROGRESS_EVERY == 0:
             progress(f"scored {number}/{len(examples)} rows")
     report: dict[str, Any] = {

@@ -124,3 +124,42 @@ def test_a_damaged_model_directory_is_refused_with_a_clear_error(triager, tmp_pa
 
     with pytest.raises(ValueError, match=r"malformed model\.json"):
         load_triager(str(tmp_path))
+
+
+UNRELATED = [
+    "are you hiring warehouse staff this summer",
+    "wij bieden linkbuilding aan voor uw webshop",
+    "can your company sponsor our charity run",
+    "wie wint er zondag ajax of feyenoord",
+    "we build websites for shops at a fixed price",
+    "mag ik een interview met de directeur voor de krant",
+]
+
+
+@pytest.fixture(scope="module")
+def triager_with_out_of_scope_rows(tmp_path_factory) -> TrainedTriager:
+    rng = random.Random(6)
+    examples = [
+        Example(f"{rng.choice(OPENINGS)}, {rng.choice(PHRASES[label])}. order {rng.randint(10000, 99999)}", label)
+        for label in sorted(PHRASES)
+        for _ in range(40)
+    ] + [Example(f"{rng.choice(OPENINGS)}, {rng.choice(UNRELATED)}", OUT_OF_SCOPE) for _ in range(40)]
+    model = train_model(examples, name="test-model-oos")
+    assert model.meta["training"]["trained_on"]["per_label"][OUT_OF_SCOPE] == 20  # half trains, half measures
+    assert model.meta["metrics"]["out_of_scope_rows"] == 20
+    return load_triager(str(write_model(model, tmp_path_factory.mktemp("models") / "with-oos")))
+
+
+def test_a_message_like_the_out_of_scope_rows_goes_to_a_person_as_out_of_scope(triager_with_out_of_scope_rows):
+    result = triager_with_out_of_scope_rows.triage(TriageInput(body="Hello, are you hiring warehouse staff?"))
+
+    assert result.category == OUT_OF_SCOPE and result.needs_human
+    assert result.reasons[0] == "out of scope: no known topic recognised"
+    assert result.explanation.startswith("out of scope")
+
+
+def test_the_out_of_scope_class_does_not_take_known_topics(triager_with_out_of_scope_rows):
+    result = triager_with_out_of_scope_rows.triage(TriageInput(body="Hoi, waar is mijn pakket? Order 12345"))
+
+    assert result.category == "order_status"
+    assert not result.needs_human

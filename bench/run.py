@@ -26,6 +26,7 @@ from pathlib import Path
 import boto3
 
 from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
+from bench.parse_bench import table as parse_table
 from bench.triage_bench import DEFAULT_MODEL
 from bench.triage_bench import table as triage_table
 from supportpilot.envelopes import MailArrived, MailWork
@@ -358,6 +359,12 @@ def main() -> int:
         "\n## Triage model\n\nThe issue's targets beside this project's figures (bench/triage_bench.py: "
         "banking77 and clinc150 from ../shared/data, trained and evaluated with `supportpilot train/evaluate`'s "
         "code; the shipped default model for speed, cold start and size).\n\n" + triage_table(DEFAULT_MODEL) + "\n"
+    )
+    report += (
+        "\n## Parsing large mails in the ingest stage\n\n`parse_mail` in this process (bench/parse_bench.py; "
+        f"median and slowest of {args.runs} runs, peak Python heap of one more; IngestFunction has 1024 MB).\n\n"
+        + parse_table(args.runs)
+        + "\n"
     )
     args.out.write_text(report)
     print(report)

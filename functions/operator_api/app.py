@@ -156,7 +156,8 @@ def claim(ticket_id: str) -> ActionResult:
 
 @app.post("/api/tickets/<ticket_id>/reply")
 def reply(ticket_id: str, body: ReplyBody) -> ActionResult:
-    return desk.reply(caller(), ticket_id, body)
+    """An `Idempotency-Key` header makes a repeat of the request answer the first one's result."""
+    return desk.reply(caller(), ticket_id, body, app.current_event.headers.get("Idempotency-Key"))
 
 
 @app.post("/api/tickets/<ticket_id>/suggestion")

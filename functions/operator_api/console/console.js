@@ -18,6 +18,7 @@ const state = {
   nextCursor: null,
   ticket: null,
   knownCategories: new Set(),
+  pendingReply: null, // {text, key}: the reply being sent and its Idempotency-Key
 };
 
 const $ = (id) => document.getElementById(id);
@@ -265,8 +266,8 @@ function signOut(message) {
 
 // ---------- the operator API ----------
 
-async function api(method, path, body) {
-  const headers = { Authorization: state.token };
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Authorization: state.token, ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(new URL(path, apiBase), {
     method,
@@ -681,10 +682,10 @@ function renderAudit(entries) {
 
 // ---------- actions ----------
 
-async function act(path, body, successKey) {
+async function act(path, body, successKey, extraHeaders) {
   const ticketId = state.ticket.ticket.id;
   try {
-    await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body);
+    await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body, extraHeaders);
     announce(t(successKey));
     await loadTicket(ticketId);
     return true;
@@ -720,7 +721,13 @@ function wireActions() {
     if (await act("labels", body, "done_label")) $("label-form").reset();
   });
   onSubmit("reply-form", async () => {
-    if (await act("reply", { text: $("reply-text").value }, "done_reply")) $("reply-text").value = "";
+    // One Idempotency-Key per reply: a second click or a retry of the same text queues it once.
+    const text = $("reply-text").value;
+    if (state.pendingReply?.text !== text) state.pendingReply = { text, key: crypto.randomUUID() };
+    if (await act("reply", { text }, "done_reply", { "Idempotency-Key": state.pendingReply.key })) {
+      $("reply-text").value = "";
+      state.pendingReply = null;
+    }
   });
   onSubmit("note-form", async () => {
     if (await act("notes", { text: $("note-text").value }, "done_note")) $("note-text").value = "";

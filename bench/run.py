@@ -26,6 +26,7 @@ from pathlib import Path
 import boto3
 
 from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
+from bench.parse_bench import table as parse_table
 from bench.triage_bench import DEFAULT_MODEL
 from bench.triage_bench import table as triage_table
 from supportpilot.envelopes import MailArrived, MailWork
@@ -355,7 +356,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.triage_only:
         previous = args.out.read_text() if args.out.is_file() else ""
-        report = previous.split(TRIAGE_HEADING)[0].rstrip("\n") + "\n" + triage_section()
+        before, _, section = previous.partition(TRIAGE_HEADING)
+        later_sections = section[section.find("\n## ") :] if "\n## " in section else ""
+        report = before.rstrip("\n") + "\n" + triage_section() + later_sections
         args.out.write_text(report)
         print(report)
         return 0
@@ -375,6 +378,12 @@ def main() -> int:
         finally:
             runtime.stop()
     report = render(cold, floor, sequential, burst, args.runs, "make bench") + triage_section()
+    report += (
+        "\n## Parsing large mails in the ingest stage\n\n`parse_mail` in this process (bench/parse_bench.py; "
+        f"median and slowest of {args.runs} runs, peak Python heap of one more; IngestFunction has 1024 MB).\n\n"
+        + parse_table(args.runs)
+        + "\n"
+    )
     args.out.write_text(report)
     print(report)
     return 0

@@ -90,7 +90,12 @@ class Pipeline:
         return sign_in(pool, email, DEMO_OPERATOR_PASSWORD)
 
     def call_operator_api(
-        self, method: str, path: str, token: str | None = None, body: dict | str | None = None
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: dict | str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict:
         """Through API Gateway as the local runtime emulates it: the Cognito authorizer checks the token
         (401 without a valid one), then the operator API's handler gets the proxy event with its claims."""
@@ -102,8 +107,8 @@ class Pipeline:
             if claims is None:
                 return {"status": 401, "body": {"message": "Unauthorized"}}
         raw = (body if isinstance(body, str) else json.dumps(body)).encode() if body is not None else b""
-        headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
-        response = function.invoke(proxy_event(method, path, headers, raw, route, claims))
+        sent = {"Content-Type": "application/json", **({"Authorization": token} if token else {}), **(headers or {})}
+        response = function.invoke(proxy_event(method, path, sent, raw, route, claims))
         text = response.get("body") or ""
         headers = {
             **(response.get("headers") or {}),

@@ -18,7 +18,7 @@ from supportpilot.adapters.operator_store import DynamoOperatorStore, SsmRouting
 from supportpilot.adapters.privacy_store import DynamoCustomerRecords, S3MailObjects
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
-from supportpilot.escalation import EscalationService
+from supportpilot.escalation import EscalationService, WorkflowUnavailable
 from supportpilot.lambda_entry import TableSettings
 from supportpilot.models import Message, TicketStatus
 from supportpilot.operator import Conflict, InvalidRequest, NotAuthenticated, NotPermitted, OperatorDesk
@@ -68,11 +68,14 @@ class ErasureUnfinished(Exception):
 settings = Settings.from_environment()
 logger = Logger()
 dynamodb = boto3.client("dynamodb")
+escalation_workflow = StepFunctionsEscalationWorkflow(
+    boto3.client("stepfunctions"), settings.escalation_state_machine_arn
+)
 desk = OperatorDesk(
     DynamoOperatorStore(dynamodb, settings.table_name, settings.ticket_retention_days),
     EscalationService(
         DynamoEscalationStore(dynamodb, settings.table_name),
-        StepFunctionsEscalationWorkflow(boto3.client("stepfunctions"), settings.escalation_state_machine_arn),
+        escalation_workflow,
     ),
     SqsWorkQueue(boto3.client("sqs"), settings.notify_queue_url),
     SsmRoutingPolicyParameter(boto3.client("ssm"), settings.routing_policy_parameter),
@@ -80,6 +83,7 @@ desk = OperatorDesk(
 data_requests = DataRequestService(
     DynamoCustomerRecords(dynamodb, settings.table_name, settings.retention_policy()),
     S3MailObjects(boto3.client("s3"), settings.mail_bucket),
+    escalation_workflow,
 )
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE)
@@ -156,7 +160,8 @@ def claim(ticket_id: str) -> ActionResult:
 
 @app.post("/api/tickets/<ticket_id>/reply")
 def reply(ticket_id: str, body: ReplyBody) -> ActionResult:
-    return desk.reply(caller(), ticket_id, body)
+    """An `Idempotency-Key` header makes a repeat of the request answer the first one's result."""
+    return desk.reply(caller(), ticket_id, body, app.current_event.headers.get("Idempotency-Key"))
 
 
 @app.post("/api/tickets/<ticket_id>/suggestion")
@@ -221,7 +226,7 @@ def erase_customer(customer_id: CustomerId) -> ErasureReport:
     requested_by = admin().id
     try:
         return data_requests.erase(customer_id, requested_by)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, WorkflowUnavailable) as exc:
         logger.warning("erasure unfinished", extra={"reason": str(exc)})  # adapter messages hold no personal data
         raise ErasureUnfinished() from exc
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from supportpilot.ids import new_ulid
 from supportpilot.webhooks import WebhookEnvelope
 
 
@@ -55,3 +56,6 @@ class NotifyRequest(BaseModel):
     template: str | None = None
     text: str | None = None
     operator_id: str | None = None  # who wrote an operator_reply
+    # The request's idempotency key: fixed when the request is made and carried through every SQS
+    # redelivery, so the notify stage mails the customer at most once per request id.
+    request_id: str = Field(default_factory=new_ulid, pattern=r"^[0-9A-Za-z]{1,64}$")

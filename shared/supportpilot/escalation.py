@@ -129,6 +129,10 @@ class EscalationWorkflow(Protocol):
         """Completes the task token; False when the workflow no longer waits on it."""
         ...
 
+    def stop(self, name: str) -> bool:
+        """Stops the named execution while it runs (it ends aborted, not failed); False when it does not."""
+        ...
+
 
 class EscalationStore(Protocol):
     def mark_claimed(self, ticket_id: str, operator_id: str, at: datetime) -> Settlement:

@@ -14,6 +14,16 @@ can be answered "nothing left" instead of "unknown customer".
 Delivery markers stay (until their TTL): they hold no personal data and stop a platform's
 redelivery from recreating what was erased. Quarantined mail is not linked to a customer; its raw
 mail expires with the bucket's lifecycle rule.
+
+Beyond the ticket partitions and the customer's own partition, an erasure first stops the running
+escalations of each ticket (Step Functions; they end aborted instead of failing on the missing
+ticket) and removes the ticket's product-trend complaint items (`COMPLAINTS#<day>`: ticket id, SKU and
+day could point back at an order); after the tickets it removes the unmatched calls and chats that
+name the customer as a candidate or hold their phone number or address (`UNMATCHED`). CSAT votes,
+imported labels, send markers and reply requests live on the ticket's partition and go with it.
+What stays holds no personal data: delivery markers (also those of imports: they keep a re-run of
+the same import from bringing the customer back), trend-alert state (a SKU and counts) and the
+erasure record.
 """
 
 import hashlib
@@ -22,9 +32,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from supportpilot.escalation import EscalationWorkflow, execution_name
 from supportpilot.identity import customer_key, normalise_email
 from supportpilot.ids import new_ulid
 from supportpilot.models import AuditEntry, CustomerIdentity, Message, Ticket, TimelineEvent, utc_now
+from supportpilot.timeline.models import UnmatchedContact
 
 
 class CustomerNotFound(LookupError):
@@ -42,6 +54,7 @@ class TicketRecords(BaseModel):
     audit: list[AuditEntry] = Field(default_factory=list)
     labels: list[dict[str, Any]] = Field(default_factory=list)  # human-verified labels (sk LABEL#...)
     other_items: list[dict[str, Any]] = Field(default_factory=list)  # any other kind kept on the ticket
+    complaints: list[dict[str, Any]] = Field(default_factory=list)  # product-trend items (COMPLAINTS#<day>)
 
 
 class CustomerExport(BaseModel):
@@ -54,6 +67,8 @@ class CustomerExport(BaseModel):
     timeline: list[TimelineEvent]
     raw_mail_keys: list[str]
     attachment_keys: list[str]
+    contact_points: list[dict[str, Any]] = Field(default_factory=list)  # identity, phone numbers (hashed)
+    unmatched_contacts: list[UnmatchedContact] = Field(default_factory=list)  # calls/chats waiting for a person
 
 
 class CustomerSummary(BaseModel):
@@ -99,6 +114,16 @@ class CustomerRecords(Protocol):
     def delete_customer_items(self, customer_id: str) -> int: ...
     def erasures(self, subject: str) -> list[ErasureRecord]: ...
     def save_erasure(self, record: ErasureRecord) -> None: ...
+    def contact_points(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's partition beyond its timeline events: identity and phone contact points."""
+        ...
+
+    def unmatched_contacts(self, customer_id: str) -> list[UnmatchedContact]:
+        """Unmatched calls and chats naming the customer as a candidate or holding their number or address."""
+        ...
+
+    def delete_unmatched_contacts(self, contact_ids: list[str]) -> int: ...
+    def delete_complaints(self, complaints: list[dict[str, Any]]) -> int: ...
 
 
 class MailObjects(Protocol):
@@ -126,10 +151,21 @@ def attachment_keys(messages: list[Message]) -> list[str]:
     return [a.s3_key for m in messages for a in m.attachments if a.s3_key]
 
 
+def escalation_names(records: TicketRecords) -> list[str]:
+    """Every execution name an escalation of the ticket may have had (one per message that needed a
+    person, see `execution_name`), and the one recorded on the ticket."""
+    ticket = records.ticket
+    names = [execution_name(ticket.id), *(execution_name(ticket.id, m.id) for m in records.messages)]
+    if ticket.escalation is not None and ticket.escalation.execution_arn:
+        names.append(ticket.escalation.execution_arn.rsplit(":", 1)[-1])
+    return list(dict.fromkeys(names))
+
+
 class DataRequestService:
-    def __init__(self, records: CustomerRecords, mail_objects: MailObjects):
+    def __init__(self, records: CustomerRecords, mail_objects: MailObjects, escalations: EscalationWorkflow):
         self._records = records
         self._mail_objects = mail_objects
+        self._escalations = escalations
 
     def find_customer(self, address_or_handle: str) -> CustomerSummary:
         customer_id = customer_id_for(address_or_handle)
@@ -156,6 +192,8 @@ class DataRequestService:
             timeline=timeline,
             raw_mail_keys=raw_mail_keys(messages),
             attachment_keys=attachment_keys(messages),
+            contact_points=self._records.contact_points(customer_id),
+            unmatched_contacts=self._records.unmatched_contacts(customer_id),
         )
 
     def erase(self, customer_id: str, requested_by: str) -> ErasureReport:
@@ -170,6 +208,9 @@ class DataRequestService:
         record = self._start(unfinished, subject, requested_by)
         for ticket_id in ticket_ids:
             record = self._erase_ticket(ticket_id, record)
+        # Before the customer's partition: its phone contact points say which numbers were theirs.
+        contacts = [contact.id for contact in self._records.unmatched_contacts(customer_id)]
+        record = record.counted({"unmatched_contacts": self._records.delete_unmatched_contacts(contacts)})
         record = record.counted({"timeline_events": self._records.delete_customer_items(customer_id)})
         finished = utc_now()
         record = record.model_copy(update={"completed_at": finished})
@@ -196,12 +237,23 @@ class DataRequestService:
         records = self._records.ticket_records(ticket_id)
         if records is None:
             return record
+        stopped = sum(self._escalations.stop(name) for name in escalation_names(records))
         messages = records.messages
         objects = self._mail_objects.delete([*raw_mail_keys(messages), *attachment_keys(messages)])
         threads = self._records.delete_thread_references(ticket_id, [i for m in messages for i in m.external_ids])
+        complaints = self._records.delete_complaints(records.complaints)
         items = self._records.delete_ticket_items(ticket_id)
         self._records.delete_ticket(ticket_id)
-        record = record.counted({"tickets": 1, "mail_objects": objects, "thread_references": threads, **items})
+        record = record.counted(
+            {
+                "tickets": 1,
+                "mail_objects": objects,
+                "thread_references": threads,
+                "escalations_stopped": stopped,
+                "complaints": complaints,
+                **items,
+            }
+        )
         self._records.save_erasure(record)
         return record
 

@@ -337,3 +337,26 @@ def test_a_call_from_a_number_two_customers_share_waits_until_an_agent_attaches_
     assert not browser.find_elements(By.CSS_SELECTOR, f'#unmatched-list li[data-contact-id="{contact_id}"]')
     timeline = demo.call("GET", f"/api/customers/{chosen}/timeline", token)[1]
     assert any("Belt terug over retour" in str(event["details"]) for event in timeline["events"])
+
+
+def test_a_double_clicked_reply_is_queued_once_and_the_same_words_written_again_are_a_new_reply(demo, browser):
+    sign_in(browser, demo, AGENT)
+    rows = queue_rows(browser)
+    ticket_id = rows[-1].get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    for _ in range(2):  # the same words, composed twice
+        visible(browser, "reply-text").send_keys("Thank you, we are on it.")
+        # Two submits before the first answer comes back: a double click.
+        browser.execute_script("const f = document.getElementById('reply-form'); f.requestSubmit(); f.requestSubmit();")
+        wait(browser).until(lambda d: d.find_element(By.ID, "reply-text").get_attribute("value") == "")
+        wait(browser).until(lambda d: "Reply queued for sending." in d.find_element(By.ID, "status").text)
+    token = demo.token(AGENT)
+    queued: list = []
+    for _ in range(200):
+        detail = demo.call("GET", f"/api/tickets/{ticket_id}", token)[1]
+        queued = [e for e in detail["audit"] if e["action"] == "operator_reply_queued"]
+        sent = [m for m in detail["messages"] if m["direction"] == "outbound" and "we are on it" in m["body"]]
+        if len(sent) >= 2:
+            break
+        time.sleep(0.1)
+    assert len(queued) == 2 and len(sent) == 2

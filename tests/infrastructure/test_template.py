@@ -162,3 +162,18 @@ def test_the_desk_has_a_dashboard_alarms_on_its_figures_and_an_hourly_trend_chec
     assert schedule["Properties"]["Schedule"] == {"Ref": "TrendSchedule"}
     assert TEMPLATE.document["Parameters"]["TrendSchedule"]["Default"] == "rate(1 hour)"
     assert TEMPLATE.functions["TrendAlertFunction"].on_failure_destination == "TrendAlertDeadLetterQueue"
+
+
+def test_only_the_operator_api_stops_escalations_and_only_executions_of_the_escalation_workflow():
+    """An erasure stops the customer's running escalations (DescribeExecution, then StopExecution)."""
+    stoppers = {
+        name: [s for p in props["Policies"] if isinstance(p, dict) for s in p.get("Statement", [])]
+        for name, props in FUNCTIONS.items()
+        if "states:StopExecution" in json.dumps(props["Policies"])
+    }
+    assert list(stoppers) == ["OperatorApiFunction"]
+    (statement,) = [s for s in stoppers["OperatorApiFunction"] if "states:StopExecution" in s["Action"]]
+    assert sorted(statement["Action"]) == ["states:DescribeExecution", "states:StopExecution"]
+    pattern, names = statement["Resource"]["Fn::Sub"]
+    assert pattern.endswith(":execution:${StateMachineName}:*")
+    assert names == {"StateMachineName": {"Fn::GetAtt": ["EscalationStateMachine", "Name"]}}

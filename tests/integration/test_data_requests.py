@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from supportpilot.adapters.dynamodb import deserialise
 from supportpilot.adapters.privacy_store import DynamoCustomerRecords, S3MailObjects
+from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.ports import StoreUnavailable
 from supportpilot.privacy import CustomerNotFound, DataRequestService, customer_id_for
 from supportpilot.retention import RetentionPolicy
@@ -23,8 +24,11 @@ def data_requests(pipeline, s3=None) -> DataRequestService:
     records = DynamoCustomerRecords(
         boto3.client("dynamodb"), pipeline.stack.physical_id("DeskTable"), RetentionPolicy.uniform(730)
     )
+    workflow = StepFunctionsEscalationWorkflow(
+        boto3.client("stepfunctions"), pipeline.stack.physical_id("EscalationStateMachine")
+    )
     return DataRequestService(
-        records, S3MailObjects(s3 or boto3.client("s3"), pipeline.stack.physical_id("MailBucket"))
+        records, S3MailObjects(s3 or boto3.client("s3"), pipeline.stack.physical_id("MailBucket")), workflow
     )
 
 

@@ -32,8 +32,9 @@ from supportpilot.models import (
     Ticket,
 )
 from supportpilot.notify import NotificationFailed, Notifier
+from supportpilot.notify.service import SEND_STATUS_UNKNOWN
 from supportpilot.notify.templates import DISCLOSURE
-from supportpilot.ports import DeliveryRecord
+from supportpilot.ports import DeliveryRecord, StoreUnavailable
 
 SUPPORT = "support@shop.example.nl"
 CUSTOMER = "jan.voorbeeld@example.nl"
@@ -281,6 +282,80 @@ def test_an_operator_reply_is_mailed_without_the_automated_disclosure(desk):
     assert b"Auto-Submitted" not in raw and b"X-SupportPilot-Loop: 1" in raw
     (audit,) = [entry for entry in desk.store.audit_trail(ticket.id) if entry.action == "customer_notified"]
     assert audit.actor.kind == "operator"
+
+
+# ---------- at most once per request ----------
+
+
+def test_a_redelivered_operator_reply_is_mailed_once(desk):
+    ticket, _ = open_ticket(desk)
+    request = NotifyRequest(kind="operator_reply", ticket_id=ticket.id, text="Morgen bezorgd.", operator_id="op-1")
+    first = desk.notifier.notify(request)
+    again = desk.notifier.notify(NotifyRequest.model_validate_json(request.model_dump_json()))  # SQS redelivers
+    assert (first.result, again.result) == ("sent", "already_sent") and again.message_id == first.message_id
+    assert len(desk.sent_mail()) == 1
+    assert [m.direction for m in desk.store.messages(ticket.id)].count("outbound") == 1
+    assert desk.store.get_ticket(ticket.id).customer_notified is True
+
+
+def test_two_requests_with_the_same_text_are_two_replies(desk):
+    ticket, _ = open_ticket(desk)
+    for _ in range(2):
+        desk.notify("operator_reply", ticket.id, text="Dank u wel!", operator_id="op-1")
+    assert len(desk.sent_mail()) == 2
+
+
+class TicketWriteFailsOnce(DynamoNotifyStore):
+    """SES took the mail, then the ticket write failed (throttling, a timeout): the request is redelivered."""
+
+    failed = False
+
+    def record_sent(self, *args, **kwargs) -> None:
+        if not self.failed:
+            self.failed = True
+            raise StoreUnavailable("DynamoDB is unavailable (ThrottlingException)")
+        super().record_sent(*args, **kwargs)
+
+
+def test_a_reply_redelivered_after_ses_took_it_is_not_sent_again_and_the_ticket_asks_a_person_to_check(desk):
+    order = OrderSummary(
+        reference="#1001",
+        source=Channel.SHOPIFY,
+        delivery_status="in_transit",
+        tracking_number="3STEST0000001",
+        tracking_url="https://track.example.com/3STEST0000001",
+    )
+    ticket, message = open_ticket(desk, language="en", profile=CustomerProfile(customer_id="C-jan", orders=[order]))
+    store = TicketWriteFailsOnce(boto3.client("dynamodb"), TABLE, retention_days=30)
+    notifier = Notifier(store, SesMailSender(boto3.client("ses")), [], SUPPORT)
+    request = NotifyRequest(
+        kind="auto_reply", ticket_id=ticket.id, message_id=message.id, template="order_status_tracking"
+    )
+    with pytest.raises(StoreUnavailable):
+        notifier.notify(request)
+    assert len(desk.sent_mail()) == 1
+
+    redelivered = notifier.notify(request)
+
+    assert redelivered.result == "send_unknown" and len(desk.sent_mail()) == 1
+    stored = desk.store.get_ticket(ticket.id)
+    assert stored.customer_notified is False and stored.customer_notified_reason == SEND_STATUS_UNKNOWN
+    (audit,) = [e for e in desk.store.audit_trail(ticket.id) if e.action == "customer_not_notified"]
+    assert audit.detail == {"kind": "auto_reply", "reason": SEND_STATUS_UNKNOWN}
+    assert notifier.notify(request).result == "send_unknown" and len(desk.sent_mail()) == 1
+
+
+def test_a_reply_ses_refused_is_sent_when_sqs_retries_it(desk):
+    ticket, _ = open_ticket(desk)
+    request = NotifyRequest(kind="operator_reply", ticket_id=ticket.id, text="Morgen bezorgd.", operator_id="op-1")
+    unverified = Notifier(desk.store, SesMailSender(boto3.client("ses")), [], "support@unverified.example.com")
+    with pytest.raises(NotificationFailed):
+        unverified.notify(request)
+    assert desk.store.get_ticket(ticket.id).customer_notified is False
+
+    assert desk.notifier.notify(request).result == "sent"
+    assert len(desk.sent_mail()) == 1 and desk.store.get_ticket(ticket.id).customer_notified is True
+    assert desk.notifier.notify(request).result == "already_sent" and len(desk.sent_mail()) == 1
 
 
 # ---------- team alerts ----------

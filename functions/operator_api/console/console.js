@@ -23,6 +23,7 @@ const state = {
   customerTimeline: null,
   unmatched: [],
   callTicket: null,
+  pendingReply: null, // {text, key}: the reply being sent and its Idempotency-Key
 };
 
 const $ = (id) => document.getElementById(id);
@@ -273,8 +274,8 @@ function signOut(message) {
 
 // ---------- the operator API ----------
 
-async function apiResponse(method, path, body) {
-  const headers = { Authorization: state.token };
+async function apiResponse(method, path, body, extraHeaders = {}) {
+  const headers = { Authorization: state.token, ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(new URL(path, apiBase), {
     method,
@@ -285,8 +286,8 @@ async function apiResponse(method, path, body) {
   return response;
 }
 
-async function api(method, path, body) {
-  const response = await apiResponse(method, path, body);
+async function api(method, path, body, extraHeaders = {}) {
+  const response = await apiResponse(method, path, body, extraHeaders);
   return response.json().catch(() => ({}));
 }
 
@@ -961,10 +962,10 @@ function renderCustomerTimeline() {
 
 // ---------- actions ----------
 
-async function act(path, body, successKey) {
+async function act(path, body, successKey, extraHeaders) {
   const ticketId = state.ticket.ticket.id;
   try {
-    await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body);
+    await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body, extraHeaders);
     announce(t(successKey));
     await loadTicket(ticketId);
     return true;
@@ -1000,7 +1001,13 @@ function wireActions() {
     if (await act("labels", body, "done_label")) $("label-form").reset();
   });
   onSubmit("reply-form", async () => {
-    if (await act("reply", { text: $("reply-text").value }, "done_reply")) $("reply-text").value = "";
+    // One Idempotency-Key per reply: a second click or a retry of the same text queues it once.
+    const text = $("reply-text").value;
+    if (state.pendingReply?.text !== text) state.pendingReply = { text, key: crypto.randomUUID() };
+    if (await act("reply", { text }, "done_reply", { "Idempotency-Key": state.pendingReply.key })) {
+      $("reply-text").value = "";
+      state.pendingReply = null;
+    }
   });
   onSubmit("note-form", async () => {
     if (await act("notes", { text: $("note-text").value }, "done_note")) $("note-text").value = "";

@@ -1,5 +1,11 @@
 """The notify stage's writes on the one table: the acknowledgement claim, "customer notified" flags,
-outbound messages with their thread reference, and audit entries. Key scheme: adapters/dynamodb.py."""
+outbound messages with their thread reference, and audit entries. Key scheme: adapters/dynamodb.py,
+plus one item per reply request on the ticket's partition (erased and exported with the ticket):
+
+| item         | pk            | sk                  |
+|--------------|---------------|---------------------|
+| send marker  | TICKET#<id>   | SEND#<request id>   |
+"""
 
 from datetime import datetime
 from typing import Any
@@ -15,7 +21,12 @@ from supportpilot.adapters.dynamodb import (
     translate_error,
 )
 from supportpilot.models import AuditEntry, Message, utc_now
+from supportpilot.notify.service import SendMarker
 from supportpilot.ports import StoreUnavailable
+
+
+def _send_key(ticket_id: str, request_id: str) -> dict[str, str]:
+    return {"pk": f"TICKET#{ticket_id}", "sk": f"SEND#{request_id}"}
 
 
 class DynamoNotifyStore(DynamoTicketStore):
@@ -44,14 +55,68 @@ class DynamoNotifyStore(DynamoTicketStore):
         update["ExpressionAttributeValues"][":claimed"] = at.isoformat()
         self._write([{"Update": update}, self._audit_put(ticket_id, audit)], "the acknowledgement claim changed")
 
+    def claim_send(self, ticket_id: str, marker: SendMarker) -> SendMarker | None:
+        item = {
+            **_send_key(ticket_id, marker.request_id),
+            "kind": "send_marker",
+            "expires_at": self._expires_at(marker.claimed_at, "delivery_markers"),
+            **marker.model_dump(mode="json"),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialise(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise translate_error(exc) from exc
+            earlier = self._get(_send_key(ticket_id, marker.request_id))
+            if earlier is None:  # released by a failed attempt in between: SQS retries this one
+                raise StoreUnavailable("the send marker changed meanwhile") from exc
+            return SendMarker.model_validate(earlier)
+        return None
+
+    def release_send(self, ticket_id: str, marker: SendMarker, reason: str, audit: AuditEntry) -> None:
+        release = {
+            "Key": _send_key(ticket_id, marker.request_id),
+            "ConditionExpression": "message_id = :ours AND #state = :sending",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":ours": marker.message_id, ":sending": "sending"},
+        }
+        writes = [{"Delete": release}, {"Update": self._not_notified_update(ticket_id, reason)}]
+        self._write([*writes, self._audit_put(ticket_id, audit)], "the send marker changed")
+
+    def record_send_unknown(self, ticket_id: str, request_id: str, reason: str, audit: AuditEntry) -> bool:
+        still_sending = {
+            "Key": _send_key(ticket_id, request_id),
+            "ConditionExpression": "#state = :sending",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":sending": "sending"},
+        }
+        writes = [
+            {"ConditionCheck": still_sending},
+            {"Update": self._not_notified_update(ticket_id, reason)},
+            self._audit_put(ticket_id, audit),
+        ]
+        try:
+            self._transact(writes)
+        except ConditionFailed as exc:
+            if exc.failed_first:
+                return False
+            raise StoreUnavailable("the ticket disappeared") from exc
+        return True
+
     def record_not_notified(self, ticket_id: str, reason: str, audit: AuditEntry) -> None:
         update = self._not_notified_update(ticket_id, reason)
         self._write([{"Update": update}, self._audit_put(ticket_id, audit)], "the ticket disappeared")
 
-    def record_sent(self, message: Message, audit: AuditEntry, first_response: bool = False) -> None:
+    def record_sent(
+        self, message: Message, audit: AuditEntry, first_response: bool = False, sent: SendMarker | None = None
+    ) -> None:
         """The outbound message, its thread reference (so the customer's reply threads back), the
-        ticket's `customer_notified = true` (and, for an answer, `first_response_at` unless set) and
-        the audit entry, all or nothing."""
+        ticket's `customer_notified = true` (and, for an answer, `first_response_at` unless set), the
+        request's send marker as `sent` and the audit entry, all or nothing."""
         now = utc_now()
         response = ", first_response_at = if_not_exists(first_response_at, :now)" if first_response else ""
         notified = {
@@ -81,6 +146,15 @@ class DynamoNotifyStore(DynamoTicketStore):
             *threads,
             self._audit_put(message.ticket_id, audit),
         ]
+        if sent is not None:
+            marker = {
+                "Key": _send_key(message.ticket_id, sent.request_id),
+                "UpdateExpression": "SET #state = :sent, sent_at = :now",
+                "ConditionExpression": "message_id = :ours",
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": {":sent": "sent", ":now": now.isoformat(), ":ours": sent.message_id},
+            }
+            writes.append({"Update": marker})
         self._write(writes, "the ticket disappeared")
 
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None:

@@ -1,6 +1,7 @@
 """What the operator's desk reads and writes beyond the pipeline's ticket store.
 
-Human-verified labels are items of the ticket's partition (sk `LABEL#<ulid>`); the routing policy
+Human-verified labels are items of the ticket's partition (sk `LABEL#<ulid>`), and so are the
+operators' reply requests (sk `REPLY#<sha256 of operator id and idempotency key>`); the routing policy
 override is one SSM parameter.
 """
 
@@ -14,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from supportpilot.adapters.dynamodb import ConditionFailed, DynamoTicketStore, deserialise, serialise
 from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.models import OPEN_STATUSES, AuditEntry, Message, Ticket
-from supportpilot.operator.models import HumanLabel, TicketFilter
+from supportpilot.operator.models import HumanLabel, ReplyRequest, TicketFilter
 from supportpilot.operator.service import InvalidRequest
 from supportpilot.routing import PolicyOverrideUnavailable
 
@@ -72,6 +73,33 @@ class DynamoOperatorStore(DynamoTicketStore):
         self._transact([{"Put": {"Item": item}}, {"Put": {"Item": self._audit_item(label.ticket_id, audit)}}])
         if ticket.triage is not None:
             self.save_ticket_fields(ticket, ["triage"], None)
+
+    def reply_request(self, ticket_id: str, key: str) -> ReplyRequest | None:
+        item = self._get({"pk": f"TICKET#{ticket_id}", "sk": f"REPLY#{key}"})
+        return ReplyRequest.model_validate(item) if item else None
+
+    def claim_reply(self, ticket_id: str, request: ReplyRequest) -> ReplyRequest | None:
+        item = {
+            "pk": f"TICKET#{ticket_id}",
+            "sk": f"REPLY#{request.key}",
+            "kind": "reply_request",
+            "expires_at": self._expires_at(request.at, "delivery_markers"),
+            **request.model_dump(mode="json"),
+        }
+        try:
+            self._transact([{"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}])
+        except ConditionFailed:
+            return self.reply_request(ticket_id, request.key)
+        return None
+
+    def mark_reply_queued(self, ticket_id: str, key: str) -> None:
+        self._call(
+            "update_item",
+            TableName=self._table,
+            Key=serialise({"pk": f"TICKET#{ticket_id}", "sk": f"REPLY#{key}"}),
+            UpdateExpression="SET queued = :true",
+            ExpressionAttributeValues=serialise({":true": True}),
+        )
 
     def decide_suggestion(self, ticket_id: str, decision: str, audit: AuditEntry) -> bool:
         update = {

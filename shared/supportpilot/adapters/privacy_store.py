@@ -7,6 +7,9 @@ Adds one item kind:
 | erasure record  | ERASURE#<sha256(customer id)>    | RUN#<ulid>  |
 
 Deletes are idempotent (a key that is gone already is no error), so an erasure can be re-run.
+It also reads and deletes items of other partitions (key schemes: adapters/timeline_store.py and
+adapters/trend_store.py): the ticket's complaints in `COMPLAINTS#<day of the ticket>` and the
+unmatched contacts in `UNMATCHED` that concern the customer.
 """
 
 import time
@@ -17,10 +20,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore, key_hash, serialise, ticket_key, translate_error
+from supportpilot.adapters.timeline_store import UNMATCHED_PK
 from supportpilot.models import AuditEntry, Message, Ticket
 from supportpilot.ports import StoreUnavailable
-from supportpilot.privacy import ErasureRecord, TicketRecords
+from supportpilot.privacy import ErasureRecord, TicketRecords, customer_id_for
 from supportpilot.retention import RetentionPolicy
+from supportpilot.timeline.customers import phone_customer
+from supportpilot.timeline.models import UnmatchedContact
 
 _KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
 _KIND_OF_PREFIX = (("MSG#", "messages"), ("AUDIT#", "audit_entries"), ("LABEL#", "labels"))
@@ -65,13 +71,41 @@ class DynamoCustomerRecords(DynamoTicketStore):
         for item in items:
             if item["sk"] != "#TICKET":
                 by_kind.setdefault(_kind_of(item["sk"]), []).append(item)
+        ticket_record = Ticket.model_validate(ticket)
         return TicketRecords(
-            ticket=Ticket.model_validate(ticket),
+            ticket=ticket_record,
+            complaints=self._complaints(ticket_record),
             messages=[Message.model_validate(item) for item in by_kind.get("messages", [])],
             audit=[AuditEntry.model_validate(item) for item in by_kind.get("audit_entries", [])],
             labels=[_without_keys(item) for item in by_kind.get("labels", [])],
             other_items=[_without_keys(item) for item in by_kind.get("other_ticket_items", [])],
         )
+
+    def _complaints(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """A complaint lives in the partition of the day its ticket was opened (trends.complaints_of)."""
+        return self._query(
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="ticket_id = :ticket",
+            ExpressionAttributeValues=serialise(
+                {":pk": f"COMPLAINTS#{ticket.created_at.date().isoformat()}", ":ticket": ticket.id}
+            ),
+        )
+
+    def contact_points(self, customer_id: str) -> list[dict[str, Any]]:
+        items = self._partition(f"CUSTOMER#{customer_id}")
+        return [_without_keys(item) for item in items if not item["sk"].startswith("EVENT#")]
+
+    def unmatched_contacts(self, customer_id: str) -> list[UnmatchedContact]:
+        """Named as a candidate, or holding a number the customer holds (their phone contact points, or
+        the number of a customer known only by it) or their address. A contact that holds the number of
+        two customers may have been either: it concerns both."""
+        phones = {
+            item["sk"].removeprefix("PHONE#")
+            for item in self._partition(f"CUSTOMER#{customer_id}", "pk, sk")
+            if item["sk"].startswith("PHONE#")
+        }
+        contacts = [UnmatchedContact.model_validate(item) for item in self._partition(UNMATCHED_PK)]
+        return [contact for contact in contacts if _concerns(contact, customer_id, phones)]
 
     def erasures(self, subject: str) -> list[ErasureRecord]:
         return [ErasureRecord.model_validate(item) for item in self._partition(f"ERASURE#{subject}")]
@@ -128,6 +162,14 @@ class DynamoCustomerRecords(DynamoTicketStore):
         self._batch_delete(keys)
         return len(keys)
 
+    def delete_unmatched_contacts(self, contact_ids: list[str]) -> int:
+        self._batch_delete([{"pk": UNMATCHED_PK, "sk": f"CONTACT#{contact_id}"} for contact_id in contact_ids])
+        return len(contact_ids)
+
+    def delete_complaints(self, complaints: list[dict[str, Any]]) -> int:
+        self._batch_delete([{"pk": item["pk"], "sk": item["sk"]} for item in complaints])
+        return len(complaints)
+
     def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
         for chunk in _chunks(keys, _DYNAMO_BATCH):
             pending = {self._table: [{"DeleteRequest": {"Key": serialise(key)}} for key in chunk]}
@@ -138,6 +180,16 @@ class DynamoCustomerRecords(DynamoTicketStore):
                 time.sleep(0.05 * 2**attempt)
             else:
                 raise StoreUnavailable("DynamoDB left deletes unprocessed: run the erasure again")
+
+
+def _concerns(contact: UnmatchedContact, customer_id: str, phone_hashes: set[str]) -> bool:
+    if customer_id in contact.candidates:
+        return True
+    if contact.phone is not None and (
+        key_hash(contact.phone) in phone_hashes or phone_customer(contact.phone).id == customer_id
+    ):
+        return True
+    return contact.email is not None and customer_id_for(contact.email) == customer_id
 
 
 class S3MailObjects:

@@ -1,4 +1,4 @@
-"""Step Functions adapter for the escalation workflow: start, complete a task token, describe."""
+"""Step Functions adapter for the escalation workflow: start, complete a task token, stop, describe."""
 
 import json
 from typing import Any
@@ -43,6 +43,19 @@ class StepFunctionsEscalationWorkflow:
             self._client.send_task_success(taskToken=task_token, output=outcome.model_dump_json())
         except ClientError as exc:
             if _code(exc) in _TOKEN_GONE:
+                return False
+            raise _translate(exc) from exc
+        return True
+
+    def stop(self, name: str) -> bool:
+        """Without `error` and `cause`, so stopping needs no KMS permission on the execution's data."""
+        execution_arn = self.execution_arn(name)
+        try:
+            if self._client.describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
+                return False
+            self._client.stop_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if _code(exc) == "ExecutionDoesNotExist":
                 return False
             raise _translate(exc) from exc
         return True

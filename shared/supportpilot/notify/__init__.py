@@ -7,6 +7,7 @@ from supportpilot.notify.service import (
     Notifier,
     NotifyOutcome,
     NotifyStore,
+    SendMarker,
     TeamChannel,
     team_alert_text,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "NotifyOutcome",
     "NotifyStore",
     "OutboundMail",
+    "SendMarker",
     "TeamChannel",
     "compose_mail",
     "plus_address",

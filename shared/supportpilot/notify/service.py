@@ -3,14 +3,21 @@
 An acknowledgement is claimed on the ticket before it is sent, so a redelivered request never mails a
 customer twice; a failed send releases the claim, marks the ticket "customer not notified" for the
 operators and raises, so SQS retries and finally dead-letters the request.
+
+Replies (automated and operator) are sent at most once per request id: a "sending" marker is written
+conditionally before SES is called and turns "sent" in the transaction that records the message. A
+redelivery that finds "sent" does nothing; one that finds "sending" cannot know whether SES took the
+mail (the earlier attempt stopped between SES and the ticket write), so it does not send again: it
+marks the ticket "customer not notified" with that reason, for a person to check and reply.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel
 
 from supportpilot import csat, desk_metrics
 from supportpilot.envelopes import NotifyRequest
@@ -23,6 +30,9 @@ NOTIFY_ACTOR = Actor(kind="system", id="notify")
 NO_MAIL_ADDRESS = "not notified: channel has no mail address"
 ANSWER_KINDS = frozenset({"auto_reply", "operator_reply"})  # acknowledgements are no response
 DEFAULT_DESK_URL = "https://desk.supportpilot.invalid"  # placeholder until the operator console exists
+SEND_STATUS_UNKNOWN = (
+    "not notified: an earlier attempt stopped after handing this mail to SES; check whether the customer got it"
+)
 
 
 class NotificationFailed(RuntimeError):
@@ -41,14 +51,38 @@ class TeamChannel(Protocol):
         ...
 
 
+class SendMarker(BaseModel):
+    """One reply request's progress: `sending` from before SES is called until the message is recorded."""
+
+    request_id: str
+    state: Literal["sending", "sent"]
+    message_id: str  # the outbound message this request sends
+    claimed_at: datetime
+
+
 class NotifyStore(Protocol):
     def get_ticket(self, ticket_id: str) -> Ticket: ...
     def messages(self, ticket_id: str) -> list[Message]: ...
     def claim_acknowledgement(self, ticket_id: str, at: datetime) -> bool: ...
     def release_acknowledgement(self, ticket_id: str, at: datetime, reason: str, audit: AuditEntry) -> None: ...
+    def claim_send(self, ticket_id: str, marker: SendMarker) -> SendMarker | None:
+        """Writes the `sending` marker unless the request has one; returns the existing marker then."""
+        ...
+
+    def release_send(self, ticket_id: str, marker: SendMarker, reason: str, audit: AuditEntry) -> None:
+        """SES refused: removes our marker (a retry may send) and marks the ticket not notified."""
+        ...
+
+    def record_send_unknown(self, ticket_id: str, request_id: str, reason: str, audit: AuditEntry) -> bool:
+        """Marks the ticket not notified while the marker still says `sending`; False when it says `sent`."""
+        ...
+
     def record_not_notified(self, ticket_id: str, reason: str, audit: AuditEntry) -> None: ...
-    def record_sent(self, message: Message, audit: AuditEntry, first_response: bool = False) -> None:
-        """`first_response`: the message answers the customer, so it may be the ticket's first response."""
+    def record_sent(
+        self, message: Message, audit: AuditEntry, first_response: bool = False, sent: SendMarker | None = None
+    ) -> None:
+        """`first_response`: the message answers the customer, so it may be the ticket's first response;
+        `sent`: the request's marker, which turns `sent` in the same transaction."""
         ...
 
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None: ...
@@ -58,7 +92,7 @@ class NotifyStore(Protocol):
 class NotifyOutcome:
     """What one request did; safe to log (ids and fixed reasons only)."""
 
-    result: str  # sent, already_acknowledged, not_notified, team_alerted
+    result: str  # sent, already_acknowledged, already_sent, send_unknown, not_notified, team_alerted
     ticket_id: str
     message_id: str | None = None
     reason: str | None = None
@@ -165,12 +199,20 @@ class Notifier:
         outbound_id = new_ulid()
         composed = compose_mail(outbound, support_address=self._support_address, local_id=outbound_id)
         claimed_at = utc_now()
+        marker = None
         if request.kind == "acknowledgement" and not self._store.claim_acknowledgement(ticket.id, claimed_at):
             return NotifyOutcome("already_acknowledged", ticket.id)
+        if request.kind in ANSWER_KINDS:
+            marker = SendMarker(
+                request_id=request.request_id, state="sending", message_id=outbound_id, claimed_at=claimed_at
+            )
+            earlier = self._store.claim_send(ticket.id, marker)
+            if earlier is not None:
+                return self._sent_before(ticket.id, request, author, earlier)
         try:
             provider_id = self._mail.send_raw(composed.raw)
         except NotificationFailed as exc:
-            self._record_failed_send(ticket.id, request, author, claimed_at, f"not notified: {exc}")
+            self._record_failed_send(ticket.id, request, author, claimed_at, f"not notified: {exc}", marker)
             raise
         message = Message(
             id=outbound_id,
@@ -187,7 +229,7 @@ class Notifier:
             detail["template"] = request.template
         answers = request.kind in ANSWER_KINDS
         audit = AuditEntry(actor=author, action="customer_notified", detail=detail)
-        self._store.record_sent(message, audit, first_response=answers)
+        self._store.record_sent(message, audit, first_response=answers, sent=marker)
         if answers and ticket.first_response_at is None:
             desk_metrics.record(
                 desk_metrics.FIRST_RESPONSE_SECONDS,
@@ -212,14 +254,32 @@ class Notifier:
         self._store.record_not_notified(ticket_id, reason, _not_notified_audit(request, author, reason))
         return NotifyOutcome("not_notified", ticket_id, reason=reason)
 
+    def _sent_before(self, ticket_id: str, request: NotifyRequest, author: Actor, earlier: SendMarker) -> NotifyOutcome:
+        """A redelivered request: at most once, so never a second mail. A marker still `sending` means
+        the earlier attempt may have mailed the customer: the operators are told to check."""
+        if earlier.state == "sending":
+            audit = _not_notified_audit(request, author, SEND_STATUS_UNKNOWN)
+            if self._store.record_send_unknown(ticket_id, request.request_id, SEND_STATUS_UNKNOWN, audit):
+                return NotifyOutcome(
+                    "send_unknown", ticket_id, message_id=earlier.message_id, reason=SEND_STATUS_UNKNOWN
+                )
+        return NotifyOutcome("already_sent", ticket_id, message_id=earlier.message_id)
+
     def _record_failed_send(
-        self, ticket_id: str, request: NotifyRequest, author: Actor, claimed_at: datetime, reason: str
+        self,
+        ticket_id: str,
+        request: NotifyRequest,
+        author: Actor,
+        claimed_at: datetime,
+        reason: str,
+        marker: SendMarker | None,
     ) -> None:
+        """Gives up the acknowledgement claim or the reply's marker, so that SQS's retry may send."""
         audit = _not_notified_audit(request, author, reason)
-        if request.kind == "acknowledgement":
+        if marker is None:
             self._store.release_acknowledgement(ticket_id, claimed_at, reason, audit)
         else:
-            self._store.record_not_notified(ticket_id, reason, audit)
+            self._store.release_send(ticket_id, marker, reason, audit)
 
     # ---------- team ----------
     def _alert_team(self, ticket: Ticket) -> NotifyOutcome:

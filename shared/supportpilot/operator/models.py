@@ -49,6 +49,19 @@ class ReplyBody(_Body):
     text: str = Field(min_length=1, max_length=20_000, description="the reply to the customer, plain text")
 
 
+class ReplyRequest(BaseModel):
+    """One reply an operator asked for, keyed on their idempotency key: a repeat of the request (a
+    double click, a client's retry) finds it and queues nothing new. Holds no reply text, only its hash."""
+
+    key: str  # sha256 of the operator id and their key (or of the derived key)
+    request_id: str  # the NotifyRequest's request id: notify mails it at most once
+    operator_id: str
+    text_sha256: str
+    status: TicketStatus  # the ticket's status when the reply was accepted: the repeat answers the same
+    queued: bool = False
+    at: datetime
+
+
 class NoteBody(_Body):
     text: str = Field(min_length=1, max_length=20_000, description="an internal note, never sent to the customer")
 

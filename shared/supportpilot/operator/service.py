@@ -4,8 +4,10 @@ Every change writes an audit entry whose actor is the operator (kind "operator",
 Errors are domain errors; the operator API maps them to HTTP in one place.
 """
 
+import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, get_args
@@ -35,6 +37,7 @@ from supportpilot.operator.models import (
     Operator,
     ReassignBody,
     ReplyBody,
+    ReplyRequest,
     Role,
     RoutingPolicyView,
     SlaState,
@@ -49,6 +52,7 @@ from supportpilot.routing import default_policy, validate_policy
 
 logger = logging.getLogger(__name__)
 UNASSIGNED_QUEUE = "unassigned"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as a header carries it
 
 
 class NotAuthenticated(Exception):
@@ -94,6 +98,13 @@ class OperatorStore(Protocol):
         """proposed -> decision, atomically with the audit entry; False when it was no longer proposed."""
         ...
 
+    def reply_request(self, ticket_id: str, key: str) -> ReplyRequest | None: ...
+    def claim_reply(self, ticket_id: str, request: ReplyRequest) -> ReplyRequest | None:
+        """Stores the request unless one with its key exists; returns the existing one then."""
+        ...
+
+    def mark_reply_queued(self, ticket_id: str, key: str) -> None: ...
+
 
 class PolicyParameter(Protocol):
     def fetch_override(self) -> str | None: ...
@@ -134,6 +145,12 @@ def _require(operator: Operator, role: Role) -> None:
 
 def _actor(operator: Operator) -> Actor:
     return Actor(kind="operator", id=operator.id)
+
+
+def _reply_result(ticket_id: str, request: ReplyRequest) -> ActionResult:
+    return ActionResult(
+        ticket_id=ticket_id, status=request.status, detail={"queued": True, "reply_id": request.request_id}
+    )
 
 
 class OperatorDesk:
@@ -193,16 +210,59 @@ class OperatorDesk:
         self._audit(operator, ticket, "escalation_claimed", {"tier": escalation.tier})
         return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"escalation": escalation.state})
 
-    def reply(self, operator: Operator, ticket_id: str, body: ReplyBody) -> ActionResult:
+    def reply(
+        self, operator: Operator, ticket_id: str, body: ReplyBody, idempotency_key: str | None = None
+    ) -> ActionResult:
+        """Queues the reply once per idempotency key: a repeat answers what the first request did.
+        Without a key, the key is the text and the customer message it answers, so a double click
+        queues one reply while the same words to a later message are a new one."""
         _require(operator, Role.AGENT)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
+            raise InvalidRequest("Idempotency-Key", "1 to 255 printable ASCII characters")
         ticket = self._store.get_ticket(ticket_id)
-        if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(f"ticket {ticket_id} is closed: reopen it before replying")
+        text_sha256 = hashlib.sha256(body.text.encode()).hexdigest()
+        given = f"key\n{idempotency_key}" if idempotency_key is not None else None
+        key_source = given or f"derived\n{self._answered_message_id(ticket_id)}\n{text_sha256}"
+        key = hashlib.sha256(f"{operator.id}\n{key_source}".encode()).hexdigest()
+        earlier = self._store.reply_request(ticket_id, key)
+        if earlier is None:
+            if ticket.status == TicketStatus.CLOSED:
+                raise Conflict(f"ticket {ticket_id} is closed: reopen it before replying")
+            request = ReplyRequest(
+                key=key,
+                request_id=new_ulid(),
+                operator_id=operator.id,
+                text_sha256=text_sha256,
+                status=ticket.status,
+                at=self._clock(),
+            )
+            earlier = self._store.claim_reply(ticket_id, request)
+            if earlier is None:
+                return self._queue_reply(operator, ticket, body, request)
+        if earlier.text_sha256 != text_sha256:
+            raise Conflict("this Idempotency-Key was used for another reply: send a new key with a new reply")
+        if not earlier.queued:  # the first request stopped before it queued: notify sends a request id once
+            return self._queue_reply(operator, ticket, body, earlier)
+        return _reply_result(ticket_id, earlier)
+
+    def _answered_message_id(self, ticket_id: str) -> str:
+        inbound = [m.id for m in self._store.messages(ticket_id) if m.direction == "inbound"]
+        return max(inbound, default="")
+
+    def _queue_reply(self, operator: Operator, ticket: Ticket, body: ReplyBody, request: ReplyRequest) -> ActionResult:
         self._notify.send(
-            NotifyRequest(kind="operator_reply", ticket_id=ticket_id, text=body.text, operator_id=operator.id)
+            NotifyRequest(
+                kind="operator_reply",
+                ticket_id=ticket.id,
+                text=body.text,
+                operator_id=operator.id,
+                request_id=request.request_id,
+            )
         )
-        self._audit(operator, ticket, "operator_reply_queued", {"characters": len(body.text)})
-        return ActionResult(ticket_id=ticket_id, status=ticket.status, detail={"queued": True})
+        detail = {"characters": len(body.text), "reply_id": request.request_id}
+        self._audit(operator, ticket, "operator_reply_queued", detail)
+        self._store.mark_reply_queued(ticket.id, request.key)
+        return _reply_result(ticket.id, request)
 
     def decide_suggestion(self, operator: Operator, ticket_id: str, body: SuggestionDecisionBody) -> ActionResult:
         _require(operator, Role.AGENT)

@@ -1,7 +1,6 @@
 """parse_mail on hand-built mails: charsets, structure, attachments, automated mail, hostile input."""
 
 import base64
-import time
 
 import pytest
 
@@ -172,10 +171,7 @@ def test_attachment_at_the_limit_is_kept():
 
 
 def test_default_limit_is_25_mib():
-    raw = mail_with_attachment(bytes(26 * 1024 * 1024))
-    started = time.perf_counter()
-    mail = parse_mail(raw)
-    assert time.perf_counter() - started < 2
+    mail = parse_mail(mail_with_attachment(bytes(26 * 1024 * 1024)))  # its speed: bench/parse_bench.py
     assert mail.attachments[0].content is None
     assert mail.warnings == (
         "attachment 'big.zip' (27262976 bytes) exceeds the 26214400-byte limit: kept only in the raw mail",

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
+from supportpilot.learning_cli import add_learning_commands
+
 
 def find_project_root(start: Path) -> Path:
     for directory in (start, *start.parents):
@@ -140,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="show the functions' INFO logs on stderr")
     demo.set_defaults(run=_demo)
     _add_triage_commands(commands)
+    add_learning_commands(commands)
     return parser
 
 

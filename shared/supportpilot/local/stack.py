@@ -168,6 +168,8 @@ class LocalFunction:
 def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     module_name, function_name = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_name}.py"
+    if str(spec.code_dir) not in sys.path:  # Lambda puts the code directory on the path: modules beside app.py
+        sys.path.append(str(spec.code_dir))
     unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
     if module_spec is None or module_spec.loader is None:

@@ -8,10 +8,11 @@ schedule's retries and then its dead-letter queue, or the queue's redrive, take 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.learning_stack import retrain_service
-from supportpilot.lambda_entry import TableSettings
+from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.learning.desk import RetrainRequest
 from supportpilot.learning.retrain import RetrainSettings
 
@@ -35,21 +36,24 @@ service = retrain_service(
 )
 
 
-def requests_of(event: dict) -> list[RetrainRequest]:
-    if "Records" in event:  # RetrainQueue, batch size 1
-        return [RetrainRequest.model_validate_json(record["body"]) for record in event["Records"]]
-    return [RetrainRequest(requested_by="schedule")]  # the EventBridge schedule
+def run(request: RetrainRequest) -> dict:
+    outcome = service.retrain(request.requested_by, request.refresh_holdout)
+    metrics.add_metric(name=f"Retrain{outcome.status.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("retrain", extra={"run_id": outcome.run_id, "status": outcome.status, "outcome": outcome.message})
+    if outcome.status == "failed":
+        raise RuntimeError(f"retrain {outcome.run_id} failed: {outcome.message}")
+    return outcome.model_dump(mode="json", include={"run_id", "status", "version", "message"})
+
+
+def retrain_record(record: SQSRecord) -> None:
+    run(RetrainRequest.model_validate_json(record.body))
+
+
+requested = sqs_batch_handler(logger, retrain_record)  # RetrainQueue, batch size 1
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
 def handler(event: dict, context: LambdaContext) -> dict:
-    outcomes = []
-    for request in requests_of(event):
-        outcome = service.retrain(request.requested_by, request.refresh_holdout)
-        metrics.add_metric(name=f"Retrain{outcome.status.capitalize()}", unit=MetricUnit.Count, value=1)
-        logger.info("retrain", extra={"run_id": outcome.run_id, "status": outcome.status, "outcome": outcome.message})
-        if outcome.status == "failed":
-            raise RuntimeError(f"retrain {outcome.run_id} failed: {outcome.message}")
-        outcomes.append(outcome.model_dump(mode="json", include={"run_id", "status", "version", "message"}))
-    return {"outcomes": outcomes}
+    if "Records" in event:
+        return requested(event, context)
+    return run(RetrainRequest(requested_by="schedule"))  # the EventBridge schedule

@@ -250,6 +250,7 @@ class RetrainService:
     def _store_unevaluated(self, model: Any, card: ModelCard) -> ModelVersion:
         from supportpilot.triage.training import write_model
 
+        model.meta["version"] = card.version  # results and audit entries name the registry's version
         with tempfile.TemporaryDirectory() as scratch:
             directory = write_model(model, Path(scratch) / "model")
             digests = self._artifacts.upload(card.version, directory)

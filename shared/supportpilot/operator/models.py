@@ -136,7 +136,7 @@ class HumanLabel(BaseModel):
 
     id: str
     ticket_id: str
-    message_id: str | None
+    message_id: str | None = None  # DynamoDB stores no nulls: a default reads it back
     category: str | None = None
     high_emotional_load: bool | None = None
     operator_id: str

@@ -170,6 +170,11 @@ def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     path = spec.code_dir / f"{module_name}.py"
     if str(spec.code_dir) not in sys.path:  # Lambda puts the code directory on the path: modules beside app.py
         sys.path.append(str(spec.code_dir))
+    # A module beside app.py imported for an earlier stack holds that stack's clients and names: import it afresh.
+    for name, loaded in list(sys.modules.items()):
+        file = getattr(loaded, "__file__", None)
+        if file and not name.startswith("_supportpilot_") and Path(file).parent == spec.code_dir:
+            del sys.modules[name]
     unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
     if module_spec is None or module_spec.loader is None:

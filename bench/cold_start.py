@@ -33,6 +33,7 @@ def main() -> None:
         print(json.dumps({"boto3_client_s": time.perf_counter() - STARTED}))
         return
     code_dir, event_file = sys.argv[1], sys.argv[2]
+    sys.path.append(code_dir)  # as Lambda does: modules beside app.py import
     spec = importlib.util.spec_from_file_location("app", f"{code_dir}/app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

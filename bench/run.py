@@ -27,6 +27,8 @@ import boto3
 
 from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
 from bench.parse_bench import table as parse_table
+from bench.retrain_bench import measure as measure_retrain
+from bench.retrain_bench import table as retrain_table
 from bench.triage_bench import DEFAULT_MODEL
 from bench.triage_bench import table as triage_table
 from supportpilot.envelopes import MailArrived, MailWork
@@ -38,6 +40,9 @@ EVENTS = ROOT / "events"
 COLD_START = Path(__file__).with_name("cold_start.py")
 SAMPLE_MAIL = (EVENTS / "mail" / "order_status_nl.eml").read_bytes()
 
+
+# One event of these does hours of work, not a request: measured in their own sections.
+NO_COLD_START_RUN = {"RetrainFunction"}
 
 STAGES = [
     ("IngestFunction", "ClassifyQueue"),
@@ -132,6 +137,8 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
     }
     with tempfile.TemporaryDirectory() as scratch:
         for name, spec in factory.stack.template.functions.items():
+            if name in NO_COLD_START_RUN:
+                continue
             walls, imports, served, failures = [], [], [], 0
             for run in range(runs):
                 event_file = Path(scratch) / f"{name}-{run}.json"
@@ -353,6 +360,7 @@ def main() -> int:
     parser.add_argument(
         "--triage-only", action="store_true", help="only measure the triage model and replace its section in --out"
     )
+    parser.add_argument("--retrain-labels", type=int, default=10_000, help="verified labels of the retrain run")
     args = parser.parse_args()
     if args.triage_only:
         previous = args.out.read_text() if args.out.is_file() else ""
@@ -382,6 +390,13 @@ def main() -> int:
         "\n## Parsing large mails in the ingest stage\n\n`parse_mail` in this process (bench/parse_bench.py; "
         f"median and slowest of {args.runs} runs, peak Python heap of one more; IngestFunction has 1024 MB).\n\n"
         + parse_table(args.runs)
+        + "\n"
+    )
+    report += (
+        "\n## Retraining\n\nOne `supportpilot retrain` run (bench/retrain_bench.py): verified labels read from the "
+        "table, the quality check (5-fold out-of-fold predictions), training on seed corpus + labels, evaluation "
+        "of candidate and serving model on the frozen holdout, artifacts and card to S3; in-process moto.\n\n"
+        + retrain_table(measure_retrain(args.retrain_labels))
         + "\n"
     )
     args.out.write_text(report)

@@ -1,10 +1,12 @@
 """The local stack in-process (moto's mock_aws), pumped by hand so tests are deterministic."""
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 
 import boto3
 from moto import mock_aws
@@ -33,12 +35,16 @@ class Pipeline:
 
     @classmethod
     @contextmanager
-    def in_process(cls) -> Iterator["Pipeline"]:
+    def in_process(cls, environment: dict[str, str] | None = None) -> Iterator["Pipeline"]:
         with mock_aws(config=MOTO_CONFIG):
             runtime = LocalRuntime(PROJECT_ROOT)
             # Re-read the routing-policy override on every ticket, so tests can change it.
             runtime.stack.create(
-                environment_overrides={"POWERTOOLS_LOG_LEVEL": "INFO", "ROUTING_POLICY_MAX_AGE_SECONDS": "0"}
+                environment_overrides={
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                    "ROUTING_POLICY_MAX_AGE_SECONDS": "0",
+                    **(environment or {}),
+                }
             )
             runtime.stack.create_demo_operators()
             yield cls(runtime)
@@ -119,6 +125,12 @@ class Pipeline:
             "body": json.loads(text) if text.startswith(("{", "[")) else text,
             "headers": {name.lower(): value for name, value in headers.items()},
         }
+
+    def handler_module(self, logical_id: str) -> ModuleType:
+        """The module of a function's handler as this stack imported it (to reach its globals)."""
+        prefix = f"_supportpilot_{logical_id}_"  # supportpilot.local.stack.import_handler's naming
+        newest = max((name for name in sys.modules if name.startswith(prefix)), key=lambda n: int(n[len(prefix) :]))
+        return sys.modules[newest]
 
     # ---------- reading ----------
     def tickets(self) -> list[Ticket]:

@@ -5,6 +5,7 @@ import pathlib
 from typing import Annotated, Any
 
 import boto3
+import learning_routes
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -20,6 +21,7 @@ from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.escalation import EscalationService, WorkflowUnavailable
 from supportpilot.lambda_entry import TableSettings
+from supportpilot.learning.ports import VersionNotFound
 from supportpilot.models import Message, TicketStatus
 from supportpilot.operator import Conflict, InvalidRequest, NotAuthenticated, NotPermitted, OperatorDesk
 from supportpilot.operator.claims import operator_from_claims
@@ -90,11 +92,13 @@ app.enable_swagger(path="/swagger", title=TITLE)
 app.include_router(workload_router)
 app.include_router(timeline_router)
 app.include_router(console_router(pathlib.Path(__file__).parent / "console"))
+app.include_router(learning_routes.router)
 ERROR_STATUS: dict[type[Exception], int] = {
     NotAuthenticated: 401,
     NotPermitted: 403,
     TicketNotFound: 404,
     CustomerNotFound: 404,
+    VersionNotFound: 404,
     Conflict: 409,
     InvalidRequest: 422,
     PolicyInvalid: 422,
@@ -172,6 +176,11 @@ def decide_suggestion(ticket_id: str, body: SuggestionDecisionBody) -> ActionRes
 @app.post("/api/tickets/<ticket_id>/labels")
 def correct_label(ticket_id: str, body: LabelCorrectionBody) -> HumanLabel:
     return desk.correct_label(caller(), ticket_id, body)
+
+
+@app.post("/api/tickets/<ticket_id>/labels/confirm")
+def confirm_label(ticket_id: str) -> HumanLabel:
+    return desk.confirm_label(caller(), ticket_id)
 
 
 @app.post("/api/tickets/<ticket_id>/notes")

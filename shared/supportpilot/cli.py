@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from supportpilot.learning_cli import add_learning_commands
+
 
 def find_project_root(start: Path) -> Path:
     for directory in (start, *start.parents):
@@ -317,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_triage_commands(commands)
     _add_report_command(commands)
     _add_import_command(commands)
+    add_learning_commands(commands)
     return parser
 
 

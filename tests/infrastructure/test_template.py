@@ -94,12 +94,13 @@ def test_ses_stores_raw_mail_before_calling_the_function_and_scans_for_spam():
     assert rule["Rule"]["Recipients"] == [{"Ref": "SupportDomain"}]
 
 
-def test_ticket_table_has_recovery_encryption_ttl_and_the_two_indexes():
+def test_ticket_table_has_recovery_encryption_ttl_and_its_indexes():
     (table,) = of_type("AWS::DynamoDB::Table").values()
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"customer-tickets", "open-by-queue"}
+    indexes = {i["IndexName"] for i in table["GlobalSecondaryIndexes"]}
+    assert indexes == {"customer-tickets", "open-by-queue", "verified-labels"}
     assert RESOURCES["DeskTable"]["DeletionPolicy"] == "Retain"
 
 
@@ -177,3 +178,18 @@ def test_only_the_operator_api_stops_escalations_and_only_executions_of_the_esca
     pattern, names = statement["Resource"]["Fn::Sub"]
     assert pattern.endswith(":execution:${StateMachineName}:*")
     assert names == {"StateMachineName": {"Fn::GetAtt": ["EscalationStateMachine", "Name"]}}
+
+
+def test_models_are_versioned_encrypted_and_retraining_is_weekly_with_a_failure_path():
+    bucket = of_type("AWS::S3::Bucket")["ModelBucket"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert TEMPLATE.document["Parameters"]["RetrainSchedule"]["Default"] == "rate(7 days)"
+    retrain = FUNCTIONS["RetrainFunction"]
+    assert retrain["Events"]["Weekly"]["Properties"]["Schedule"] == {"Ref": "RetrainSchedule"}
+    on_failure = retrain["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["RetrainDeadLetterQueue", "Arn"]}
+    assert [f for f in FUNCTIONS if {"Ref": "TrainingLayer"} in FUNCTIONS[f].get("Layers", [])] == ["RetrainFunction"]
+    alarm = of_type("AWS::CloudWatch::Alarm")["ModelLoadFailedAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("SupportPilot", "ModelLoadFailed")

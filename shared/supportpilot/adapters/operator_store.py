@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from supportpilot.adapters.dynamodb import ConditionFailed, DynamoTicketStore, deserialise, serialise
+from supportpilot.adapters.label_store import label_item
 from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.models import OPEN_STATUSES, AuditEntry, Message, Ticket
 from supportpilot.operator.models import HumanLabel, ReplyRequest, TicketFilter
@@ -62,17 +63,11 @@ class DynamoOperatorStore(DynamoTicketStore):
             ]
         )
 
-    def record_label(self, label: HumanLabel, ticket: Ticket, audit: AuditEntry) -> None:
-        item = {
-            "pk": f"TICKET#{label.ticket_id}",
-            "sk": f"LABEL#{label.id}",
-            "kind": "label",
-            "expires_at": self._expires_at(label.at),
-            **label.model_dump(mode="json"),
-        }
+    def record_label(self, label: HumanLabel, audit: AuditEntry, corrected: Ticket | None = None) -> None:
+        item = label_item(label, self._expires_at(label.at))
         self._transact([{"Put": {"Item": item}}, {"Put": {"Item": self._audit_item(label.ticket_id, audit)}}])
-        if ticket.triage is not None:
-            self.save_ticket_fields(ticket, ["triage"], None)
+        if corrected is not None:
+            self.save_ticket_fields(corrected, ["triage"], None)
 
     def reply_request(self, ticket_id: str, key: str) -> ReplyRequest | None:
         item = self._get({"pk": f"TICKET#{ticket_id}", "sk": f"REPLY#{key}"})

@@ -81,20 +81,47 @@ def use_local_aws(endpoint_url: str | None) -> None:
         os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+# moto's TransactWriteItems deep-copies the table for rollback and fails with "dictionary changed size
+# during iteration" when another thread writes meanwhile (a state machine's SDK integration, a poller);
+# AWS serialises conflicting writes itself. Locally, DynamoDB answers one request at a time.
+_DYNAMODB_REQUESTS = threading.Lock()
+
+
+def _is_dynamodb(target: str | bytes | None) -> bool:
+    if isinstance(target, bytes):
+        target = target.decode("ascii", "replace")
+    return bool(target) and target.startswith("DynamoDB_")
+
+
 class _SerialisedDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time. moto's TransactWriteItems deep-copies the
-    table for rollback and fails with "dictionary changed size during iteration" when another
-    thread writes meanwhile; AWS serialises conflicting writes itself."""
+    """WSGI middleware for moto's server: one DynamoDB request at a time."""
 
     def __init__(self, app: Any):
         self._app = app
-        self._lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            with self._lock:
+        if _is_dynamodb(environ.get("HTTP_X_AMZ_TARGET")):
+            with _DYNAMODB_REQUESTS:
                 return list(self._app(environ, start_response))
         return self._app(environ, start_response)
+
+
+def serialise_in_process_dynamodb() -> None:
+    """The same for `mock_aws`, where requests from every thread reach moto through its botocore stubber."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    if getattr(original, "serialised", False):
+        return
+
+    def process_request(self: BotocoreStubber, request: Any) -> Any:
+        if _is_dynamodb(request.headers.get("X-Amz-Target")):
+            with _DYNAMODB_REQUESTS:
+                return original(self, request)
+        return original(self, request)
+
+    process_request.serialised = True  # type: ignore[attr-defined]
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
 
 
 class MotoServer:
@@ -174,12 +201,12 @@ class LocalFunction:
 def import_handler(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     module_name, function_name = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_name}.py"
-    # Lambda puts the function's directory on the path: handlers import their sibling modules. Each
-    # import is a fresh execution environment, so siblings imported for an earlier stack are dropped.
-    if str(spec.code_dir) not in sys.path:
+    if str(spec.code_dir) not in sys.path:  # Lambda puts the code directory on the path: modules beside app.py
         sys.path.append(str(spec.code_dir))
+    # A module beside app.py imported for an earlier stack holds that stack's clients and names: import it afresh.
     for name, loaded in list(sys.modules.items()):
-        if Path(getattr(loaded, "__file__", None) or "/").parent == spec.code_dir:
+        file = getattr(loaded, "__file__", None)
+        if file and not name.startswith("_supportpilot_") and Path(file).parent == spec.code_dir:
             del sys.modules[name]
     unique = f"_supportpilot_{spec.logical_id}_{next(_module_counter)}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
@@ -199,6 +226,7 @@ class LocalStack:
         self.functions: dict[str, LocalFunction] = {}
         self.environment: dict[str, str] = {}
         self.user_pools: dict[str, LocalUserPool] = {}
+        serialise_in_process_dynamodb()
 
     # ---------- creation ----------
     def create(self, environment_overrides: dict[str, str] | None = None) -> None:

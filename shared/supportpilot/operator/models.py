@@ -126,16 +126,41 @@ class TicketPage(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
+LabelSource = Literal["correction", "confirmation"]
+# verified: training data; review: flagged by the quality check, waiting for a supervisor; dropped: never trained on
+LabelStatus = Literal["verified", "review", "dropped"]
+
+
+class LabelFlag(BaseModel):
+    """Why the quality check thinks a verified label is wrong (confident learning on out-of-fold predictions)."""
+
+    given: str
+    suggested: str
+    confidence: float = Field(ge=0, le=1, description="out-of-fold probability of the suggested category")
+    flagged_at: datetime
+    run_id: str
+
+
 class HumanLabel(BaseModel):
-    """A label an operator verified; training data for the triage model."""
+    """A label an operator verified; with a category it is a training example for the triage model.
+
+    `text` is the labelled message with personal data masked (`learning.masking`); it goes with the
+    ticket when the customer is erased."""
 
     id: str
     ticket_id: str
-    message_id: str | None
+    message_id: str | None = None  # DynamoDB stores no nulls: a default reads it back
     category: str | None = None
     high_emotional_load: bool | None = None
     operator_id: str
     at: datetime
+    source: LabelSource = "correction"
+    model_category: str | None = Field(default=None, description="what the model said when the label was given")
+    language: str | None = None
+    text: str | None = None
+    status: LabelStatus = "verified"
+    flag: LabelFlag | None = None
+    reviewed_by: str | None = None
 
 
 class TicketDetail(BaseModel):

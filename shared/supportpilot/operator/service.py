@@ -18,6 +18,7 @@ from supportpilot import desk_metrics
 from supportpilot.envelopes import NotifyRequest
 from supportpilot.escalation import EscalationConflict, EscalationNotFound, EscalationService
 from supportpilot.ids import new_ulid
+from supportpilot.learning.masking import mask_personal_data
 from supportpilot.models import (
     Actor,
     AuditEntry,
@@ -47,8 +48,10 @@ from supportpilot.operator.models import (
     TicketPage,
     TicketSummary,
 )
-from supportpilot.ports import TicketChanged, WorkQueue
+from supportpilot.ports import TicketChanged, TicketNotFound, WorkQueue
 from supportpilot.routing import default_policy, validate_policy
+from supportpilot.triage import OUT_OF_SCOPE, TriageInput
+from supportpilot.triage.interface import message_text
 
 logger = logging.getLogger(__name__)
 UNASSIGNED_QUEUE = "unassigned"
@@ -78,6 +81,7 @@ class InvalidRequest(ValueError):
 class OperatorStore(Protocol):
     def get_ticket(self, ticket_id: str) -> Ticket: ...
     def messages(self, ticket_id: str) -> list[Message]: ...
+    def get_message(self, ticket_id: str, message_id: str) -> Message: ...
     def audit_trail(self, ticket_id: str) -> list[AuditEntry]: ...
     def timeline(self, customer_id: str) -> list[TimelineEvent]: ...
     def labels(self, ticket_id: str) -> list[HumanLabel]: ...
@@ -90,8 +94,8 @@ class OperatorStore(Protocol):
         self, ticket: Ticket, fields: list[str], audit: AuditEntry | None, expected_status: TicketStatus | None = None
     ) -> None: ...
     def add_message(self, message: Message, audit: AuditEntry) -> None: ...
-    def record_label(self, label: HumanLabel, ticket: Ticket, audit: AuditEntry) -> None:
-        """Stores the label and its audit entry, then the ticket's corrected triage view."""
+    def record_label(self, label: HumanLabel, audit: AuditEntry, corrected: Ticket | None = None) -> None:
+        """Stores the label and its audit entry, then the ticket's corrected triage view (if any)."""
         ...
 
     def decide_suggestion(self, ticket_id: str, decision: str, audit: AuditEntry) -> bool:
@@ -292,16 +296,8 @@ class OperatorDesk:
     def correct_label(self, operator: Operator, ticket_id: str, body: LabelCorrectionBody) -> HumanLabel:
         _require(operator, Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
-        label = HumanLabel(
-            id=new_ulid(),
-            ticket_id=ticket_id,
-            message_id=body.message_id or ticket.triaged_message_id,
-            category=body.category,
-            high_emotional_load=body.high_emotional_load,
-            operator_id=operator.id,
-            at=self._clock(),
-        )
         corrections = body.model_dump(include={"category", "high_emotional_load"}, exclude_none=True)
+        label = self._verified_label(operator, ticket, body.message_id, "correction", **corrections)
         original = ticket.triage
         changed = original is not None and body.category is not None and body.category != original.category
         detail: dict[str, Any] = {"label_id": label.id, "message_id": label.message_id, "human": corrections}
@@ -318,11 +314,55 @@ class OperatorDesk:
             )
             ticket = ticket.model_copy(update={"triage": corrected})
         audit = AuditEntry(at=label.at, actor=_actor(operator), action="label_corrected", detail=detail)
-        self._store.record_label(label, ticket, audit)
+        self._store.record_label(label, audit, ticket if original is not None else None)
         desk_metrics.record(desk_metrics.LABELS_RECORDED)
         if changed:
             desk_metrics.record(desk_metrics.LABEL_CORRECTIONS)
         return label
+
+    def confirm_label(self, operator: Operator, ticket_id: str) -> HumanLabel:
+        """The operator confirms the model's category of the triaged message: a verified example as well."""
+        _require(operator, Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        if ticket.triage is None or ticket.triage.category == OUT_OF_SCOPE:
+            raise Conflict(f"ticket {ticket_id} has no category to confirm: correct the label instead")
+        label = self._verified_label(operator, ticket, None, "confirmation", category=ticket.triage.category)
+        detail = {
+            "label_id": label.id,
+            "message_id": label.message_id,
+            "category": label.category,
+            "model": {"model_name": ticket.triage.model_name, "model_version": ticket.triage.model_version},
+        }
+        audit = AuditEntry(at=label.at, actor=_actor(operator), action="label_confirmed", detail=detail)
+        self._store.record_label(label, audit)
+        desk_metrics.record(desk_metrics.LABELS_RECORDED)
+        return label
+
+    def _verified_label(
+        self, operator: Operator, ticket: Ticket, message_id: str | None, source: str, **values: Any
+    ) -> HumanLabel:
+        """A label with the labelled message's text, personal data masked, when it has a category."""
+        message_id = message_id or ticket.triaged_message_id
+        text = None
+        if values.get("category") is not None and message_id is not None:
+            try:
+                message = self._store.get_message(ticket.id, message_id)
+            except TicketNotFound:
+                raise Conflict(f"ticket {ticket.id} has no message {message_id}") from None
+            raw, _ = message_text(TriageInput(subject=message.subject or ticket.subject, body=message.body))
+            text = mask_personal_data(raw) or None
+        return HumanLabel(
+            id=new_ulid(),
+            ticket_id=ticket.id,
+            message_id=message_id,
+            operator_id=operator.id,
+            at=self._clock(),
+            source=source,
+            model_category=ticket.triage.category if ticket.triage else None,
+            language=ticket.triage.language if ticket.triage else ticket.language,
+            text=text,
+            **values,
+        )
 
     def close(self, operator: Operator, ticket_id: str) -> ActionResult:
         _require(operator, Role.AGENT)

@@ -1,0 +1,1 @@
+"""Continuous learning under human oversight: verified labels, their quality check, retraining and model versions."""

@@ -30,7 +30,7 @@ test: lint $(CHROMEDRIVER)
 # The browser tests drive Debian's chromium through chromium-driver (no browser download at run time).
 $(CHROMEDRIVER):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
 
 # docs/screenshots/queue.png, ticket.png and workload.png, taken by the browser scenario against `supportpilot demo`.
 screenshots: $(STAMP) $(CHROMEDRIVER)

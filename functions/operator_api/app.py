@@ -128,8 +128,7 @@ def caller() -> Operator:
 
 def admin() -> Operator:
     operator = caller()
-    if not operator.may(Role.ADMIN):
-        raise NotPermitted("this needs the admin role")
+    operator.require(Role.ADMIN)
     return operator
 
 

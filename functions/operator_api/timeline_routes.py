@@ -9,7 +9,7 @@ from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
 from supportpilot.ingest import DeliveryCommitter
 from supportpilot.lambda_entry import TableSettings
-from supportpilot.operator import NotPermitted, Operator, Role
+from supportpilot.operator import Operator, Role
 from supportpilot.operator.claims import operator_from_claims
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.privacy import CustomerNotFound
@@ -71,8 +71,7 @@ def attach_contact(contact_id: str, body: AttachContactBody) -> LoggedCall:
 
 @router.get("/api/customers/<customer_id>/timeline")
 def customer_timeline(customer_id: str) -> CustomerTimeline:
-    if not caller().may(Role.AGENT):
-        raise NotPermitted("this needs the agent role")
+    caller().require(Role.AGENT)
     customer = store.customer(customer_id)
     if customer is None:
         raise CustomerNotFound()

@@ -11,7 +11,7 @@ from supportpilot.learning.models import ModelVersion, PromotedPointer
 from supportpilot.learning.ports import LabelChanged, ModelRegistry, PointerMoved, VerifiedLabels
 from supportpilot.models import Actor, AuditEntry, utc_now
 from supportpilot.operator.models import HumanLabel, Operator, Role
-from supportpilot.operator.service import Conflict, NotPermitted
+from supportpilot.operator.service import Conflict
 from supportpilot.ports import WorkQueue
 
 
@@ -51,11 +51,6 @@ class ModelList(BaseModel):
     versions: list[ModelVersion]
 
 
-def _require(operator: Operator, role: Role) -> None:
-    if not operator.may(role):
-        raise NotPermitted(f"this needs the {role.name.lower()} role")
-
-
 class LearningDesk:
     def __init__(
         self,
@@ -71,11 +66,11 @@ class LearningDesk:
 
     # ---------- the review queue ----------
     def review_queue(self, operator: Operator) -> list[HumanLabel]:
-        _require(operator, Role.SUPERVISOR)
+        operator.require(Role.SUPERVISOR)
         return sorted(self._labels.labels_with_status("review"), key=lambda label: label.id)
 
     def review(self, operator: Operator, ticket_id: str, label_id: str, body: ReviewDecisionBody) -> HumanLabel:
-        _require(operator, Role.SUPERVISOR)
+        operator.require(Role.SUPERVISOR)
         label = self._labels.get_label(ticket_id, label_id)
         if label.status != "review":
             raise Conflict(f"label {label_id} is {label.status}, not waiting for review")
@@ -99,7 +94,7 @@ class LearningDesk:
 
     # ---------- models ----------
     def request_retrain(self, operator: Operator, body: RetrainBody) -> RetrainQueued:
-        _require(operator, Role.SUPERVISOR)
+        operator.require(Role.SUPERVISOR)
         holder = self._registry.lock_holder(self._clock())
         if holder is not None:
             raise Conflict(f"a retrain is running since {holder[1].isoformat()}: wait for it to finish")
@@ -107,14 +102,14 @@ class LearningDesk:
         return RetrainQueued(queued=True, requested_by=operator.id)
 
     def models(self, operator: Operator) -> ModelList:
-        _require(operator, Role.SUPERVISOR)
+        operator.require(Role.SUPERVISOR)
         pointer = self._registry.promoted()
         versions = sorted(self._registry.versions(), key=lambda v: v.version, reverse=True)
         return ModelList(serving_version=pointer.version if pointer else None, versions=versions)
 
     def promote(self, operator: Operator, version: str) -> ModelList:
         """Serve `version` (a rollback when it is older): admins only, evaluated versions only, audited."""
-        _require(operator, Role.ADMIN)
+        operator.require(Role.ADMIN)
         promote_version(self._registry, version, operator.id, self._clock())
         return self.models(operator)
 

@@ -29,6 +29,10 @@ class Role(IntEnum):
     ADMIN = 3
 
 
+class NotPermitted(Exception):
+    """The operator's role does not allow this."""
+
+
 class Operator(BaseModel):
     """The caller, from the Cognito authorizer's claims. `id` is the user's `sub`: no name, no address."""
 
@@ -39,6 +43,10 @@ class Operator(BaseModel):
 
     def may(self, role: Role) -> bool:
         return any(held >= role for held in self.roles)
+
+    def require(self, role: Role) -> None:
+        if not self.may(role):
+            raise NotPermitted(f"this needs the {role.name.lower()} role")
 
 
 class _Body(BaseModel):

@@ -62,10 +62,6 @@ class NotAuthenticated(Exception):
     """No valid identity came with the request."""
 
 
-class NotPermitted(Exception):
-    """The operator's role does not allow this."""
-
-
 class Conflict(Exception):
     """The ticket is not in a state that allows this; the message says what happened."""
 
@@ -142,11 +138,6 @@ def summarise(ticket: Ticket) -> TicketSummary:
     )
 
 
-def _require(operator: Operator, role: Role) -> None:
-    if not operator.may(role):
-        raise NotPermitted(f"this needs the {role.name.lower()} role")
-
-
 def _actor(operator: Operator) -> Actor:
     return Actor(kind="operator", id=operator.id)
 
@@ -174,12 +165,12 @@ class OperatorDesk:
 
     # ---------- reading ----------
     def list_tickets(self, operator: Operator, criteria: TicketFilter, limit: int, cursor: str | None) -> TicketPage:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         tickets, next_cursor = self._store.list_tickets(criteria, limit, cursor)
         return TicketPage(tickets=[summarise(t) for t in tickets], next_cursor=next_cursor)
 
     def ticket_detail(self, operator: Operator, ticket_id: str) -> TicketDetail:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         routing = ticket.routing
         return TicketDetail(
@@ -196,14 +187,14 @@ class OperatorDesk:
         )
 
     def breaches(self, operator: Operator) -> list[TicketSummary]:
-        _require(operator, Role.SUPERVISOR)
+        operator.require(Role.SUPERVISOR)
         queues = (*get_args(TeamQueue), UNASSIGNED_QUEUE)
         breached = [t for queue in queues for t in self._store.open_tickets(queue) if sla_state(t) == "breached"]
         return [summarise(t) for t in sorted(breached, key=lambda t: t.id)]
 
     # ---------- working a ticket ----------
     def claim(self, operator: Operator, ticket_id: str) -> ActionResult:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         try:
             escalation = self._escalations.claim(ticket_id, operator.id)
@@ -220,7 +211,7 @@ class OperatorDesk:
         """Queues the reply once per idempotency key: a repeat answers what the first request did.
         Without a key, the key is the text and the customer message it answers, so a double click
         queues one reply while the same words to a later message are a new one."""
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
             raise InvalidRequest("Idempotency-Key", "1 to 255 printable ASCII characters")
         ticket = self._store.get_ticket(ticket_id)
@@ -269,7 +260,7 @@ class OperatorDesk:
         return _reply_result(ticket.id, request)
 
     def decide_suggestion(self, operator: Operator, ticket_id: str, body: SuggestionDecisionBody) -> ActionResult:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         action = ticket.routing.suggested_action if ticket.routing else None
         if action is None:
@@ -294,7 +285,7 @@ class OperatorDesk:
         )
 
     def correct_label(self, operator: Operator, ticket_id: str, body: LabelCorrectionBody) -> HumanLabel:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         corrections = body.model_dump(include={"category", "high_emotional_load"}, exclude_none=True)
         label = self._verified_label(operator, ticket, body.message_id, "correction", **corrections)
@@ -322,7 +313,7 @@ class OperatorDesk:
 
     def confirm_label(self, operator: Operator, ticket_id: str) -> HumanLabel:
         """The operator confirms the model's category of the triaged message: a verified example as well."""
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         if ticket.triage is None or ticket.triage.category == OUT_OF_SCOPE:
             raise Conflict(f"ticket {ticket_id} has no category to confirm: correct the label instead")
@@ -365,7 +356,7 @@ class OperatorDesk:
         )
 
     def close(self, operator: Operator, ticket_id: str) -> ActionResult:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._move(operator, ticket_id, TicketStatus.CLOSED, "closed")
         self._escalations.close(ticket_id)
         desk_metrics.record(desk_metrics.TICKETS_CLOSED)
@@ -375,7 +366,7 @@ class OperatorDesk:
         return ActionResult(ticket_id=ticket_id, status=ticket.status)
 
     def reopen(self, operator: Operator, ticket_id: str) -> ActionResult:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._move(operator, ticket_id, TicketStatus.WAITING_ON_HUMAN, "reopened")
         return ActionResult(ticket_id=ticket_id, status=ticket.status)
 
@@ -406,7 +397,7 @@ class OperatorDesk:
         return moved
 
     def add_note(self, operator: Operator, ticket_id: str, body: NoteBody) -> Message:
-        _require(operator, Role.AGENT)
+        operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         note = Message(
             id=new_ulid(),
@@ -424,7 +415,7 @@ class OperatorDesk:
 
     # ---------- supervisors ----------
     def reassign(self, operator: Operator, ticket_id: str, body: ReassignBody) -> ActionResult:
-        _require(operator, Role.SUPERVISOR)
+        operator.require(Role.SUPERVISOR)
         ticket = self._store.get_ticket(ticket_id)
         moved = ticket.model_copy(update={"queue": body.queue})
         audit = AuditEntry(
@@ -441,14 +432,14 @@ class OperatorDesk:
 
     # ---------- admins ----------
     def routing_policy(self, operator: Operator) -> RoutingPolicyView:
-        _require(operator, Role.ADMIN)
+        operator.require(Role.ADMIN)
         override = self._policy.fetch_override()
         policy = validate_policy(override) if override is not None else default_policy()
         return RoutingPolicyView(overridden=override is not None, policy=policy.model_dump(mode="json"))
 
     def set_routing_policy(self, operator: Operator, document: dict[str, Any]) -> RoutingPolicyView:
         """Raises PolicyInvalid (naming each offending field) before anything is stored."""
-        _require(operator, Role.ADMIN)
+        operator.require(Role.ADMIN)
         policy = validate_policy(json.dumps(document))
         self._policy.store_override(policy.model_dump_json())
         logger.info("routing policy override stored", extra={"operator_id": operator.id})

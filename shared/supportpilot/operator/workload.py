@@ -14,7 +14,7 @@ from supportpilot.insights import (
 )
 from supportpilot.models import utc_now
 from supportpilot.operator.models import Operator, Role
-from supportpilot.operator.service import InvalidRequest, NotPermitted
+from supportpilot.operator.service import InvalidRequest
 
 DEFAULT_DAYS = 7
 
@@ -35,8 +35,7 @@ class WorkloadDesk:
 
     def _period(self, operator: Operator, first: date | None, last: date | None) -> Period:
         """Default period: the last seven days up to today (UTC); a missing end is today."""
-        if not operator.may(Role.SUPERVISOR):
-            raise NotPermitted("this needs the supervisor role")
+        operator.require(Role.SUPERVISOR)
         last = last or self._clock().date()
         first = first or last - timedelta(days=DEFAULT_DAYS - 1)
         try:

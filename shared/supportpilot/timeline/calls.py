@@ -24,7 +24,7 @@ from supportpilot.models import (
     TriageResult,
     utc_now,
 )
-from supportpilot.operator import InvalidRequest, NotPermitted, Operator, Role
+from supportpilot.operator import InvalidRequest, Operator, Role
 from supportpilot.operator.service import Conflict
 from supportpilot.phone import DEFAULT_COUNTRY_CODE, normalise_phone
 from supportpilot.ports import DeliveryRecord
@@ -106,7 +106,7 @@ class CallLog:
         self._clock = clock
 
     def log(self, operator: Operator, body: CallLogBody) -> LoggedCall:
-        _require_agent(operator)
+        operator.require(Role.AGENT)
         phone = None
         if body.phone is not None:
             phone = normalise_phone(body.phone, self._country_code)
@@ -141,12 +141,12 @@ class CallLog:
         return self._record(operator, match.customer, call, result.needs_human)
 
     def unmatched(self, operator: Operator) -> list[UnmatchedContact]:
-        _require_agent(operator)
+        operator.require(Role.AGENT)
         return sorted(self._unmatched.unmatched_contacts(), key=lambda c: c.id)
 
     def attach(self, operator: Operator, contact_id: str, customer_id: str) -> LoggedCall:
         """A person says whose call it was: it goes where a matched call goes, audited with their id."""
-        _require_agent(operator)
+        operator.require(Role.AGENT)
         contact = self._unmatched.unmatched_contact(contact_id)
         if contact is None:
             raise Conflict(f"no unmatched contact {contact_id}: it may have been attached already")
@@ -218,8 +218,3 @@ class CallLog:
             triage=call.triage,
             timeline_event=event,
         )
-
-
-def _require_agent(operator: Operator) -> None:
-    if not operator.may(Role.AGENT):
-        raise NotPermitted("this needs the agent role")

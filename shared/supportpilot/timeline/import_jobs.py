@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from supportpilot.ids import new_ulid
 from supportpilot.models import Actor
-from supportpilot.operator import NotPermitted, Operator, Role
+from supportpilot.operator import Operator, Role
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.ports import BlobStore, TicketNotFound, WorkQueue
 from supportpilot.timeline.customers import CustomerDirectory
@@ -78,7 +78,7 @@ class ImportJobs:
         self._bucket = bucket
 
     def request_upload(self, operator: Operator, body: ImportUploadBody) -> ImportUpload:
-        _require_admin(operator)
+        operator.require(Role.ADMIN)
         import_id = new_ulid()
         key = f"{UPLOAD_PREFIX}{import_id}/{body.file_name}"
         job = ImportJob(id=import_id, source=body.source, bucket=self._bucket, key=key, requested_by=operator.id)
@@ -90,7 +90,7 @@ class ImportJobs:
         return ImportUpload(import_id=import_id, upload_url=url, key=key, expires_in=UPLOAD_URL_SECONDS)
 
     def status(self, operator: Operator, import_id: str) -> ImportStatus:
-        _require_admin(operator)
+        operator.require(Role.ADMIN)
         job = self._store.job(import_id)
         if job is None:
             raise TicketNotFound(f"import {import_id}")
@@ -159,8 +159,3 @@ def rejects_csv(checkpoint: Checkpoint) -> bytes:
     writer.writerow(["line", "reason"])
     writer.writerows([reject.line, reject.reason] for reject in checkpoint.rejects)
     return out.getvalue().encode()
-
-
-def _require_admin(operator: Operator) -> None:
-    if not operator.may(Role.ADMIN):
-        raise NotPermitted("this needs the admin role")

@@ -10,6 +10,7 @@ model, artifacts and card to S3. Wall time on this machine; the Lambda has 3008 
 """
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -94,8 +95,10 @@ def table(result: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--labels", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     args = parser.parse_args()
-    print(table(measure(args.labels)))
+    result = measure(args.labels)
+    print(json.dumps(result) if args.json else table(result))
     return 0
 
 

@@ -1,7 +1,7 @@
 """The triage interface: what the classify stage calls, independent of the model behind it.
 
 The classify Lambda only needs `load_triager()` and `Triager.triage(TriageInput) -> TriageResult`.
-The first implementation is a keyword baseline; a trained model will sit behind the same interface.
+Two triagers sit behind it (the keyword baseline and the trained linear model), both inside `frame.triage_message`.
 """
 
 from __future__ import annotations

@@ -11,35 +11,18 @@ word 0.5 and two competing categories little. Patterns run on case- and accent-f
 
 from __future__ import annotations
 
-import logging
 import re
 
 from supportpilot.models import TriageResult
-from supportpilot.triage.emotion import emotional_load
+from supportpilot.triage.frame import Classification, triage_message
 from supportpilot.triage.interface import (
     CATEGORIES,
-    HIGH_EMOTIONAL_LOAD,
-    MIN_CONFIDENCE,
     OUT_OF_SCOPE,
-    REASON_HIGH_EMOTIONAL_LOAD,
     REASON_LOW_CONFIDENCE,
-    REASON_NO_TEXT,
     REASON_OUT_OF_SCOPE,
-    REASON_PRIVACY,
-    REASON_TRIAGE_FAILED,
-    REASON_TRUNCATED,
-    SUPPORTED_LANGUAGES,
-    UNDETERMINED_LANGUAGE,
     TriageInput,
     fold_text,
-    has_letters,
-    message_text,
-    triage_result,
-    unsupported_language_reason,
 )
-from supportpilot.triage.language import message_language
-
-logger = logging.getLogger(__name__)
 
 MODEL_NAME = "keyword-baseline"
 MODEL_VERSION = "1"
@@ -432,74 +415,20 @@ class KeywordBaselineTriager:
     version = MODEL_VERSION
 
     def triage(self, message: TriageInput) -> TriageResult:
-        try:
-            return self._triage(message)
-        except Exception:  # a bug here must not lose the message: hand it to a person instead
-            logger.exception("keyword baseline triage failed")
-            return triage_result(
-                self,
-                category=OUT_OF_SCOPE,
-                confidence=0.0,
-                language=UNDETERMINED_LANGUAGE,
-                load=0.0,
-                cues=[],
-                reasons=[REASON_TRIAGE_FAILED],
-                explanation="",
-            )
+        return triage_message(self, message, self._classify)
 
-    def _triage(self, message: TriageInput) -> TriageResult:
-        text, truncated = message_text(message)
-        reasons = [REASON_TRUNCATED] if truncated else []
-        load, cues = emotional_load(text, message.contacts_last_7_days)
-        if load >= HIGH_EMOTIONAL_LOAD:
-            reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
-
-        if not has_letters(text):
-            return triage_result(
-                self,
-                category=OUT_OF_SCOPE,
-                confidence=0.0,
-                language=message_language(message.language, ""),
-                load=load,
-                cues=cues,
-                reasons=[REASON_NO_TEXT, *reasons],
-                explanation="no text to classify",
-            )
-
-        language = message_language(message.language, text)
-        if language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE:
-            reasons.insert(0, unsupported_language_reason(language))
-
+    def _classify(self, text: str) -> Classification:
         scores, matched = score_categories(text)
         ranked = sorted(scores.items(), key=lambda item: -item[1])  # stable: ties keep CATEGORIES order
         (top, top_score), (_, second_score) = ranked[0], ranked[1]
-
         if top_score <= 0:
-            reasons += [REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE]
-            return triage_result(
-                self,
-                category=OUT_OF_SCOPE,
-                confidence=0.0,
-                language=language,
-                load=load,
-                cues=cues,
-                reasons=reasons,
-                explanation="no known topic recognised",
+            return Classification(
+                OUT_OF_SCOPE, 0.0, "no known topic recognised", (REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE)
             )
-
-        confidence = round((top_score - second_score) / (top_score + 1.0), 3)
-        if confidence < MIN_CONFIDENCE:
-            reasons.append(REASON_LOW_CONFIDENCE)
-        if top == "privacy_request" or scores["privacy_request"] >= _PRIVACY_ALERT_SCORE:
-            reasons.append(REASON_PRIVACY)
         snippets = ", ".join(f"'{snippet}'" for snippet in matched[top][:_MAX_EXPLAINED])
-        return triage_result(
-            self,
-            category=top,
-            confidence=confidence,
-            language=language,
-            load=load,
-            cues=cues,
-            reasons=reasons,
-            explanation=f"matched: {snippets}",
+        return Classification(
+            top,
+            round((top_score - second_score) / (top_score + 1.0), 3),
+            f"matched: {snippets}",
+            mentions_privacy=scores["privacy_request"] >= _PRIVACY_ALERT_SCORE,
         )

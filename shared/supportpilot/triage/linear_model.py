@@ -17,7 +17,6 @@ probabilities their softmax, exactly as scikit-learn's LogisticRegression comput
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 import sys
@@ -33,36 +32,20 @@ from typing import Any
 
 from supportpilot.mail.text import split_reply
 from supportpilot.models import TriageResult
-from supportpilot.triage.emotion import emotional_load
+from supportpilot.triage.frame import Classification, triage_message
 from supportpilot.triage.interface import (
-    HIGH_EMOTIONAL_LOAD,
-    MIN_CONFIDENCE,
     OUT_OF_SCOPE,
-    REASON_HIGH_EMOTIONAL_LOAD,
     REASON_LOW_CONFIDENCE,
-    REASON_NO_TEXT,
     REASON_OUT_OF_SCOPE,
-    REASON_PRIVACY,
-    REASON_TRIAGE_FAILED,
-    REASON_TRUNCATED,
-    SUPPORTED_LANGUAGES,
-    UNDETERMINED_LANGUAGE,
     TriageInput,
     fold_text,
     has_letters,
-    message_text,
-    triage_result,
-    unsupported_language_reason,
 )
-from supportpilot.triage.language import message_language
 from supportpilot.triage.neutral import NEUTRAL_TOKENS, neutralise_names
-
-logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.bin"
 FORMAT = "supportpilot-linear/1"
-PRIVACY_LABEL = "privacy_request"
 # Raised whenever `tokenise` changes what a text turns into; the first part of a trained model's version.
 # 2: names, titles, pronouns and gendered relatives as placeholders (triage/neutral.py).
 TOKENISER_REVISION = 2
@@ -450,28 +433,9 @@ class TrainedTriager:
         self.version = str(self.model.meta.get("version", "0"))
 
     def triage(self, message: TriageInput) -> TriageResult:
-        try:
-            return self._triage(message)
-        except Exception:  # a bug here must not lose the message: hand it to a person instead
-            logger.exception("trained triage failed")
-            return triage_result(self, OUT_OF_SCOPE, 0.0, UNDETERMINED_LANGUAGE, 0.0, [], [REASON_TRIAGE_FAILED], "")
+        return triage_message(self, message, self._classify)
 
-    def _triage(self, message: TriageInput) -> TriageResult:
-        text, truncated = message_text(message)
-        reasons = [REASON_TRUNCATED] if truncated else []
-        load, cues = emotional_load(text, message.contacts_last_7_days)
-        if load >= HIGH_EMOTIONAL_LOAD:
-            reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
-        if not has_letters(text):
-            language = message_language(message.language, "")
-            return triage_result(
-                self, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
-            )
-
-        language = message_language(message.language, text)
-        if language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE:
-            reasons.insert(0, unsupported_language_reason(language))
-
+    def _classify(self, text: str) -> Classification:
         model = self.model
         decision = model.decide(text)
         label, confidence = decision.label, round(decision.confidence, 3)
@@ -480,19 +444,12 @@ class TrainedTriager:
                 f"'{gram}'" for gram in model.top_grams(decision.words, model.labels.index(OUT_OF_SCOPE))
             )
             explanation = "out of scope" + (f": {drivers}" if drivers else "")
-            return triage_result(
-                self, OUT_OF_SCOPE, confidence, language, load, cues, [REASON_OUT_OF_SCOPE, *reasons], explanation
-            )
+            return Classification(OUT_OF_SCOPE, confidence, explanation, (REASON_OUT_OF_SCOPE,))
         drivers = ", ".join(f"'{gram}'" for gram in model.top_grams(decision.words, decision.label_index))
         if decision.rejected == REJECTED_AS_NOVEL:
-            reasons += [REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE]
             explanation = f"low confidence: best guess '{label}' ({confidence})" + (
                 f" from {drivers}" if drivers else ""
             )
-            return triage_result(self, OUT_OF_SCOPE, confidence, language, load, cues, reasons, explanation)
-        if decision.confidence < MIN_CONFIDENCE:
-            reasons.append(REASON_LOW_CONFIDENCE)
-        if label == PRIVACY_LABEL:
-            reasons.append(REASON_PRIVACY)
+            return Classification(OUT_OF_SCOPE, confidence, explanation, (REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE))
         explanation = f"drove '{label}': {drivers}" if drivers else f"'{label}' from the text as a whole"
-        return triage_result(self, label, confidence, language, load, cues, reasons, explanation)
+        return Classification(label, confidence, explanation)

@@ -1,0 +1,84 @@
+"""What every triager does around its model: text, emotional load, language, and the reasons a person is needed.
+
+A triager only supplies `classify(text) -> Classification` for a message that has text to classify.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from supportpilot.models import TriageResult
+from supportpilot.triage.emotion import emotional_load
+from supportpilot.triage.interface import (
+    HIGH_EMOTIONAL_LOAD,
+    MIN_CONFIDENCE,
+    OUT_OF_SCOPE,
+    REASON_HIGH_EMOTIONAL_LOAD,
+    REASON_LOW_CONFIDENCE,
+    REASON_NO_TEXT,
+    REASON_PRIVACY,
+    REASON_TRIAGE_FAILED,
+    REASON_TRUNCATED,
+    SUPPORTED_LANGUAGES,
+    UNDETERMINED_LANGUAGE,
+    TriageInput,
+    Triager,
+    has_letters,
+    message_text,
+    triage_result,
+    unsupported_language_reason,
+)
+from supportpilot.triage.language import message_language
+
+logger = logging.getLogger(__name__)
+
+PRIVACY_CATEGORY = "privacy_request"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A model's verdict on a message's text."""
+
+    category: str  # one of the model's labels, or OUT_OF_SCOPE
+    confidence: float
+    explanation: str
+    reasons: tuple[str, ...] = ()  # the model's own reasons for a person (out of scope, low confidence)
+    mentions_privacy: bool = False  # personal data is asked about, even when another category won
+
+
+def triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
+    """Never raises on a message: a bug in a triager hands the message to a person instead of losing it."""
+    try:
+        return _triage_message(triager, message, classify)
+    except Exception:
+        logger.exception("triage failed", extra={"model": triager.name})
+        return triage_result(triager, OUT_OF_SCOPE, 0.0, UNDETERMINED_LANGUAGE, 0.0, [], [REASON_TRIAGE_FAILED], "")
+
+
+def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
+    text, truncated = message_text(message)
+    reasons = [REASON_TRUNCATED] if truncated else []
+    load, cues = emotional_load(text, message.contacts_last_7_days)
+    if load >= HIGH_EMOTIONAL_LOAD:
+        reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
+    if not has_letters(text):
+        language = message_language(message.language, "")
+        return triage_result(
+            triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
+        )
+
+    language = message_language(message.language, text)
+    if language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE:
+        reasons.insert(0, unsupported_language_reason(language))
+    verdict = classify(text)
+    reasons += verdict.reasons
+    if verdict.category != OUT_OF_SCOPE:
+        if verdict.confidence < MIN_CONFIDENCE:
+            reasons.append(REASON_LOW_CONFIDENCE)
+        if verdict.category == PRIVACY_CATEGORY or verdict.mentions_privacy:
+            reasons.append(REASON_PRIVACY)
+    return triage_result(
+        triager, verdict.category, verdict.confidence, language, load, cues, reasons, verdict.explanation
+    )

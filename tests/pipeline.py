@@ -10,13 +10,21 @@ from types import ModuleType
 
 import boto3
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from supportpilot.local.cognito import CognitoAuthorizer, sign_in
 from supportpilot.local.demo import LocalRuntime, sign_sample
 from supportpilot.local.event_sources import LocalSes, SqsPoller, proxy_event
-from supportpilot.local.stack import DEMO_OPERATOR_PASSWORD, MOTO_CONFIG
+from supportpilot.local.stack import DEMO_OPERATOR_PASSWORD, MOTO_CONFIG, REGION
 from supportpilot.models import Ticket
 from tests.conftest import EVENTS, PROJECT_ROOT
+
+
+def mails_about(ticket_id: str, text: str) -> int:
+    """Mails SES took that name the ticket and contain `text`."""
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    return sum(1 for message in sent if ticket_id in message.raw_data and text in message.raw_data)
 
 
 class Pipeline:

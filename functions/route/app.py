@@ -58,13 +58,15 @@ router = Router(
 
 def route_record(record: SQSRecord) -> None:
     request = RouteRequest.model_validate_json(record.body)
-    decision = router.route(request)
-    if decision is None:
-        logger.info("already routed", extra={"ticket_id": request.ticket_id})
+    outcome = router.route(request)
+    if outcome is None:
+        logger.info("a newer message was routed already", extra={"ticket_id": request.ticket_id})
         return
-    metrics.add_metric(name=f"Routed_{decision.automation_level}", unit=MetricUnit.Count, value=1)
+    decision = outcome.decision
+    if outcome.decided_now:
+        metrics.add_metric(name=f"Routed_{decision.automation_level}", unit=MetricUnit.Count, value=1)
     logger.info(
-        "ticket routed",
+        "ticket routed" if outcome.decided_now else "routed before; its notifications queued again",
         extra={
             "ticket_id": request.ticket_id,
             "queue": decision.queue,

@@ -47,10 +47,13 @@ class RouteRequest(ClassifyRequest):
     pass
 
 
+NotifyKind = Literal["acknowledgement", "auto_reply", "team_alert", "operator_reply"]
+
+
 class NotifyRequest(BaseModel):
     """Something to tell the customer or the team about a ticket."""
 
-    kind: Literal["acknowledgement", "auto_reply", "team_alert", "operator_reply"]
+    kind: NotifyKind
     ticket_id: str
     message_id: str | None = None
     template: str | None = None

@@ -16,8 +16,10 @@ from supportpilot.adapters.escalation_store import DynamoEscalationStore
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.escalation import EscalationConflict, EscalationService
 from supportpilot.models import Ticket, TicketStatus
+from supportpilot.ports import StoreUnavailable
 from supportpilot.routing import default_policy
 from tests.conftest import load_event
+from tests.pipeline import mails_about
 
 
 def post_shopify_order(pipeline, sample: str, **changes) -> None:
@@ -31,6 +33,10 @@ def mail_ticket(pipeline, eml: str) -> Ticket:
     pipeline.deliver_mail(eml, f"{eml}-{uuid.uuid4().hex[:8]}")
     pipeline.drain()
     return max((t for t in pipeline.tickets() if t.channel == "email"), key=lambda t: t.updated_at)
+
+
+def auto_replies(pipeline, ticket_id: str) -> list:
+    return [m for m in pipeline.store.messages(ticket_id) if m.direction == "outbound"]
 
 
 def ago(days: int) -> str:
@@ -59,6 +65,31 @@ def test_an_order_status_with_known_tracking_is_answered_automatically_and_says_
     assert "3STEST0000000001" in reply.body
     assert "automated assistant" in reply.body
     assert ticket.customer_notified is True
+
+
+def test_an_auto_reply_whose_first_queueing_failed_reaches_the_customer_once_when_sqs_redelivers(shop, monkeypatch):
+    notify_queue = shop.handler_module("RouteFunction").router._notify
+    real_send, refused = notify_queue.send, []
+
+    def unavailable_once(work):
+        if not refused:
+            refused.append(work)
+            raise StoreUnavailable("SQS send failed (ServiceUnavailable)")
+        real_send(work)
+
+    monkeypatch.setattr(notify_queue, "send", unavailable_once)
+    ticket = mail_ticket(shop, "order_status_tracking_en")  # drains: the route request is redelivered
+    assert [work.kind for work in refused] == ["auto_reply"]
+    assert ticket.routing is not None and ticket.routing.automation_level == "auto_reply"
+    assert ticket.customer_notified is True and len(auto_replies(shop, ticket.id)) == 1
+
+    # A route request delivered once more queues the auto-reply again; notify mails it once.
+    route_request = {"ticket_id": ticket.id, "message_id": ticket.routing.message_id}
+    boto3.client("sqs").send_message(
+        QueueUrl=shop.stack.physical_id("RouteQueue"), MessageBody=json.dumps(route_request)
+    )
+    shop.drain()
+    assert len(auto_replies(shop, ticket.id)) == 1 and mails_about(ticket.id, "3STEST0000000001") == 1
 
 
 def test_a_vip_with_a_late_order_goes_to_a_person_now_with_a_coupon_prepared(shop):

@@ -6,13 +6,11 @@ import time
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
-from supportpilot.local.stack import REGION
 from supportpilot.models import Ticket
 from supportpilot.ports import StoreUnavailable
 from tests.integration.test_decision_chain import mail_ticket
+from tests.pipeline import mails_about
 
 AGENT = "agent@example.com"
 
@@ -32,11 +30,6 @@ def waiting_ticket(pipeline) -> Ticket:
             break
         time.sleep(0.05)
     return pipeline.store.get_ticket(ticket.id)
-
-
-def mails_about(ticket_id: str, text: str) -> int:
-    sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
-    return sum(1 for message in sent if ticket_id in message.raw_data and text in message.raw_data)
 
 
 def replies(pipeline, ticket_id: str, text: str) -> int:

@@ -340,8 +340,13 @@ def test_a_reply_redelivered_after_ses_took_it_is_not_sent_again_and_the_ticket_
     assert redelivered.result == "send_unknown" and len(desk.sent_mail()) == 1
     stored = desk.store.get_ticket(ticket.id)
     assert stored.customer_notified is False and stored.customer_notified_reason == SEND_STATUS_UNKNOWN
-    (audit,) = [e for e in desk.store.audit_trail(ticket.id) if e.action == "customer_not_notified"]
-    assert audit.detail == {"kind": "auto_reply", "reason": SEND_STATUS_UNKNOWN}
+    (audit,) = [e for e in desk.store.audit_trail(ticket.id) if e.action == "customer_notification_unknown"]
+    assert audit.detail == {
+        "kind": "auto_reply",
+        "reason": SEND_STATUS_UNKNOWN,
+        "request_id": request.request_id,
+        "message_id": redelivered.message_id,
+    }
     assert notifier.notify(request).result == "send_unknown" and len(desk.sent_mail()) == 1
 
 

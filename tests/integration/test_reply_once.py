@@ -108,3 +108,30 @@ def test_a_reply_whose_first_request_failed_before_queueing_is_queued_by_the_ret
     assert retried["status"] == 200 and reply(pipeline, agent, ticket.id, text, key="kettle-1") == retried
     pipeline.drain()
     assert replies(pipeline, ticket.id, text) == 1 and mails_about(ticket.id, text) == 1
+
+
+def test_a_reply_whose_delivery_is_unknown_stays_in_the_ticket_detail_after_a_later_reply_arrives(
+    pipeline, agent, monkeypatch
+):
+    ticket = waiting_ticket(pipeline)
+    notify_store = pipeline.handler_module("NotifyFunction").notifier._store
+    real_record_sent = notify_store.record_sent
+
+    def ticket_write_fails(*args, **kwargs):  # SES took the mail, then the ticket write failed
+        raise StoreUnavailable("DynamoDB is unavailable (ThrottlingException)")
+
+    monkeypatch.setattr(notify_store, "record_sent", ticket_write_fails)
+    first = reply(pipeline, agent, ticket.id, "The replacement lid ships today.", key="lid-1")
+    pipeline.drain()  # the first attempt fails; the redelivery finds the mail handed to SES and does not resend
+    monkeypatch.setattr(notify_store, "record_sent", real_record_sent)
+    assert reply(pipeline, agent, ticket.id, "Tracking follows tomorrow.", key="lid-2")["status"] == 200
+    pipeline.drain()
+
+    detail = pipeline.call_operator_api("GET", f"/api/tickets/{ticket.id}", agent)["body"]
+    assert detail["ticket"]["customer_notified"] is True  # the latest reply arrived
+    (unknown,) = detail["unconfirmed_sends"]
+    assert unknown["detail"]["request_id"] == first["body"]["detail"]["reply_id"]
+    assert unknown["detail"]["kind"] == "operator_reply" and unknown["actor"]["kind"] == "operator"
+    assert "check whether the customer got it" in unknown["detail"]["reason"]
+    assert mails_about(ticket.id, "The replacement lid ships today.") == 1
+    assert unknown in [entry for entry in detail["audit"] if entry["action"] == "customer_notification_unknown"]

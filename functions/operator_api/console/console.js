@@ -505,6 +505,9 @@ function renderTicket() {
     `#${ticket.id}`,
     " ",
     ticket.triage?.high_emotional_load ? el("span", { className: "marker emotional" }, t("emotional_marker")) : null,
+    detail.unconfirmed_sends?.length
+      ? el("span", { className: "marker unconfirmed" }, t("unconfirmed_sends_marker", { count: detail.unconfirmed_sends.length }))
+      : null,
   );
   const escalation = detail.escalation?.state;
   $("claim").hidden = !(escalation === "waiting" || escalation === "breached");

@@ -33,6 +33,7 @@ DEFAULT_DESK_URL = "https://desk.supportpilot.invalid"  # placeholder until the 
 SEND_STATUS_UNKNOWN = (
     "not notified: an earlier attempt stopped after handing this mail to SES; check whether the customer got it"
 )
+SEND_UNKNOWN_ACTION = "customer_notification_unknown"
 
 
 class NotificationFailed(RuntimeError):
@@ -136,6 +137,16 @@ def mail_ids_before(conversation: list[Message], answered: Message | None) -> tu
         (m for m in conversation if m.channel == Channel.EMAIL and m.id <= answered.id), key=lambda m: m.id
     )
     return tuple(external_id for m in earlier for external_id in m.external_ids)
+
+
+def unconfirmed_sends(audit: list[AuditEntry]) -> list[AuditEntry]:
+    """Mails that may or may not have reached the customer, one per request, oldest first. A later
+    mail that did arrive says nothing about them, so they stay until the ticket is gone."""
+    first_per_request: dict[str, AuditEntry] = {}
+    for entry in sorted(audit, key=lambda e: e.at):
+        if entry.action == SEND_UNKNOWN_ACTION:
+            first_per_request.setdefault(entry.detail.get("request_id", ""), entry)
+    return list(first_per_request.values())
 
 
 def _author(request: NotifyRequest) -> Actor:
@@ -258,7 +269,13 @@ class Notifier:
         """A redelivered request: at most once, so never a second mail. A marker still `sending` means
         the earlier attempt may have mailed the customer: the operators are told to check."""
         if earlier.state == "sending":
-            audit = _not_notified_audit(request, author, SEND_STATUS_UNKNOWN)
+            detail = {
+                "kind": request.kind,
+                "reason": SEND_STATUS_UNKNOWN,
+                "request_id": request.request_id,
+                "message_id": earlier.message_id,
+            }
+            audit = AuditEntry(actor=author, action=SEND_UNKNOWN_ACTION, detail=detail)
             if self._store.record_send_unknown(ticket_id, request.request_id, SEND_STATUS_UNKNOWN, audit):
                 return NotifyOutcome(
                     "send_unknown", ticket_id, message_id=earlier.message_id, reason=SEND_STATUS_UNKNOWN

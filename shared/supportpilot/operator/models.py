@@ -183,6 +183,9 @@ class TicketDetail(BaseModel):
     messages: list[Message]
     labels: list[HumanLabel]
     audit: list[AuditEntry]
+    # Mails whose attempt stopped between SES and the ticket write: a person checks whether the customer
+    # got each. `ticket.customer_notified` says how the latest mail went, so it cannot carry these.
+    unconfirmed_sends: list[AuditEntry] = Field(default_factory=list)
     timeline: list[TimelineEvent]
 
 

@@ -30,6 +30,7 @@ from supportpilot.models import (
     can_transition,
     utc_now,
 )
+from supportpilot.notify.service import unconfirmed_sends
 from supportpilot.operator.models import (
     ActionResult,
     HumanLabel,
@@ -173,6 +174,7 @@ class OperatorDesk:
         operator.require(Role.AGENT)
         ticket = self._store.get_ticket(ticket_id)
         routing = ticket.routing
+        audit = self._store.audit_trail(ticket_id)
         return TicketDetail(
             ticket=ticket,
             sla_state=sla_state(ticket),
@@ -182,7 +184,8 @@ class OperatorDesk:
             escalation=ticket.escalation,
             messages=self._store.messages(ticket_id),
             labels=self._store.labels(ticket_id),
-            audit=self._store.audit_trail(ticket_id),
+            audit=audit,
+            unconfirmed_sends=unconfirmed_sends(audit),
             timeline=self._store.timeline(ticket.customer.id),
         )
 

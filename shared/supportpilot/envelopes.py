@@ -59,6 +59,7 @@ class NotifyRequest(BaseModel):
     template: str | None = None
     text: str | None = None
     operator_id: str | None = None  # who wrote an operator_reply
+    closes_ticket: bool = False  # an operator_reply that closes the ticket: it asks for a rating
     # The request's idempotency key: fixed when the request is made and carried through every SQS
     # redelivery, so the notify stage mails the customer at most once per request id.
     request_id: str = Field(default_factory=new_ulid, pattern=r"^[0-9A-Za-z]{1,64}$")

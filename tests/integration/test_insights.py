@@ -17,6 +17,7 @@ from supportpilot.local.event_sources import proxy_event
 from supportpilot.models import utc_now
 from supportpilot.trends import Complaint
 from tests.integration.test_decision_chain import ago, load_event, mail_ticket, post_shopify_order
+from tests.integration.test_reply_once import waiting_ticket
 from tests.unit.test_insights import make_ticket
 
 AGENT, SUPERVISOR = "agent@example.com", "supervisor@example.com"
@@ -63,6 +64,30 @@ def test_an_automated_reply_carries_a_signed_rating_link_and_counts_as_first_res
     token = re.search(r"/csat/(\S+)", reply.body)[1]
     assert token.startswith(f"{ticket.id}.")
     assert shop.store.get_ticket(ticket.id).first_response_at is not None
+
+
+def test_only_the_operator_reply_that_closes_the_ticket_asks_for_a_rating(shop):
+    ticket = waiting_ticket(shop)
+    agent = shop.operator_token(AGENT)
+    midway = {"text": "We are looking into it and will write again tomorrow."}
+    closing = {"text": "The replacement has been sent. Thank you for your patience.", "close": True}
+    assert shop.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", agent, midway)["status"] == 200
+    closed = shop.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", agent, closing)
+    assert closed["status"] == 200 and closed["body"]["status"] == "closed"
+    shop.drain()
+
+    replies = {m.body.split("\n")[0]: m.body for m in shop.store.messages(ticket.id) if m.direction == "outbound"}
+    assert "/csat/" not in replies[midway["text"]]
+    assert "Rate us from 1 to 5" in replies[closing["text"]]
+    assert re.search(r"/csat/(\S+)", replies[closing["text"]])[1].startswith(f"{ticket.id}.")
+    stored = shop.store.get_ticket(ticket.id)
+    assert stored.status == "closed" and stored.closed_by == closed_by_operator(shop, ticket.id)
+
+
+def closed_by_operator(shop, ticket_id: str) -> str:
+    (entry,) = [e for e in shop.store.audit_trail(ticket_id) if e.action == "closed"]
+    assert entry.actor.kind == "operator"
+    return entry.actor.id
 
 
 def test_a_customer_rates_once_through_the_link_and_a_reused_link_records_nothing(shop, answered):

@@ -1007,8 +1007,10 @@ function wireActions() {
     // One Idempotency-Key per reply: a second click or a retry of the same text queues it once.
     const text = $("reply-text").value;
     if (state.pendingReply?.text !== text) state.pendingReply = { text, key: crypto.randomUUID() };
-    if (await act("reply", { text }, "done_reply", { "Idempotency-Key": state.pendingReply.key })) {
+    const close = $("reply-close").checked;
+    if (await act("reply", { text, close }, "done_reply", { "Idempotency-Key": state.pendingReply.key })) {
       $("reply-text").value = "";
+      $("reply-close").checked = false;
       state.pendingReply = null;
     }
   });

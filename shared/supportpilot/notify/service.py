@@ -257,7 +257,9 @@ class Notifier:
             body = templates.auto_reply(request.template, language, ticket, self._support_address)
         else:
             body = templates.operator_reply(request.text or "")
-        if self._rating_link is None or ticket.csat is not None:
+        # A rating request ends a conversation: an automated answer resolves it, a person's reply may not.
+        asks_rating = request.kind == "auto_reply" or request.closes_ticket
+        if not asks_rating or self._rating_link is None or ticket.csat is not None:
             return body
         return f"{body}\n--\n{csat.invitation(language, self._rating_link(ticket.id))}\n"
 

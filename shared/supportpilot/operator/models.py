@@ -55,6 +55,9 @@ class _Body(BaseModel):
 
 class ReplyBody(_Body):
     text: str = Field(min_length=1, max_length=20_000, description="the reply to the customer, plain text")
+    close: bool = Field(
+        default=False, description="close the ticket with this reply; only a closing reply asks for a rating"
+    )
 
 
 class ReplyRequest(BaseModel):
@@ -65,7 +68,7 @@ class ReplyRequest(BaseModel):
     request_id: str  # the NotifyRequest's request id: notify mails it at most once
     operator_id: str
     text_sha256: str
-    status: TicketStatus  # the ticket's status when the reply was accepted: the repeat answers the same
+    status: TicketStatus  # the ticket's status once the reply was accepted (closed: a closing reply)
     queued: bool = False
     at: datetime
 

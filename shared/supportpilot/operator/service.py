@@ -213,7 +213,8 @@ class OperatorDesk:
     ) -> ActionResult:
         """Queues the reply once per idempotency key: a repeat answers what the first request did.
         Without a key, the key is the text and the customer message it answers, so a double click
-        queues one reply while the same words to a later message are a new one."""
+        queues one reply while the same words to a later message are a new one. A closing reply
+        (`body.close`) closes the ticket after queueing; its repeat finishes a close that failed."""
         operator.require(Role.AGENT)
         if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
             raise InvalidRequest("Idempotency-Key", "1 to 255 printable ASCII characters")
@@ -231,7 +232,7 @@ class OperatorDesk:
                 request_id=new_ulid(),
                 operator_id=operator.id,
                 text_sha256=text_sha256,
-                status=ticket.status,
+                status=TicketStatus.CLOSED if body.close else ticket.status,
                 at=self._clock(),
             )
             earlier = self._store.claim_reply(ticket_id, request)
@@ -241,6 +242,8 @@ class OperatorDesk:
             raise Conflict("this Idempotency-Key was used for another reply: send a new key with a new reply")
         if not earlier.queued:  # the first request stopped before it queued: notify sends a request id once
             return self._queue_reply(operator, ticket, body, earlier)
+        if earlier.status == TicketStatus.CLOSED and ticket.status != TicketStatus.CLOSED:
+            self.close(operator, ticket_id)  # the first request stopped after queueing its closing reply
         return _reply_result(ticket_id, earlier)
 
     def _answered_message_id(self, ticket_id: str) -> str:
@@ -248,6 +251,7 @@ class OperatorDesk:
         return max(inbound, default="")
 
     def _queue_reply(self, operator: Operator, ticket: Ticket, body: ReplyBody, request: ReplyRequest) -> ActionResult:
+        closing = request.status == TicketStatus.CLOSED
         self._notify.send(
             NotifyRequest(
                 kind="operator_reply",
@@ -255,11 +259,14 @@ class OperatorDesk:
                 text=body.text,
                 operator_id=operator.id,
                 request_id=request.request_id,
+                closes_ticket=closing,
             )
         )
-        detail = {"characters": len(body.text), "reply_id": request.request_id}
+        detail = {"characters": len(body.text), "reply_id": request.request_id, "closes_ticket": closing}
         self._audit(operator, ticket, "operator_reply_queued", detail)
         self._store.mark_reply_queued(ticket.id, request.key)
+        if closing and ticket.status != TicketStatus.CLOSED:
+            self.close(operator, ticket.id)
         return _reply_result(ticket.id, request)
 
     def decide_suggestion(self, operator: Operator, ticket_id: str, body: SuggestionDecisionBody) -> ActionResult:

@@ -1,18 +1,20 @@
 """The operator API: /api/... behind API Gateway's Cognito authorizer, /openapi.json and /swagger."""
 
+import importlib
 import json
 import pathlib
+import re
+import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import boto3
-import learning_routes
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from timeline_routes import router as timeline_router
-from workload import router as workload_router
 
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
 from supportpilot.adapters.operator_store import DynamoOperatorStore, SsmRoutingPolicyParameter
@@ -25,7 +27,6 @@ from supportpilot.learning.ports import VersionNotFound
 from supportpilot.models import Message, TicketStatus
 from supportpilot.operator import Conflict, InvalidRequest, NotAuthenticated, NotPermitted, OperatorDesk
 from supportpilot.operator.claims import operator_from_claims
-from supportpilot.operator.console import console_router
 from supportpilot.operator.models import (
     ActionResult,
     CustomerLookupBody,
@@ -89,10 +90,46 @@ data_requests = DataRequestService(
 )
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE)
-app.include_router(workload_router)
-app.include_router(timeline_router)
-app.include_router(console_router(pathlib.Path(__file__).parent / "console"))
-app.include_router(learning_routes.router)
+
+
+def _module_router(name: str) -> Callable[[], Router]:
+    return lambda: importlib.import_module(name).router
+
+
+def _console_router() -> Router:
+    from supportpilot.operator.console import console_router
+
+    return console_router(pathlib.Path(__file__).parent / "console")
+
+
+# Route modules (their imports, clients, the call triager, the console files) load with the first request
+# that may need them, so a cold start pays only for what it serves; the OpenAPI document and Swagger UI
+# need every route. Each pattern covers every path of its module (tests/integration/test_operator_api.py).
+LAZY_ROUTERS: dict[str, tuple[re.Pattern[str], Callable[[], Router]]] = {
+    "learning": (
+        re.compile(r"^/api/(labels/review|tickets/[^/]+/labels/[^/]+/review|models(/.*)?)$"),
+        _module_router("learning_routes"),
+    ),
+    "timeline": (
+        re.compile(r"^/api/(calls(/.*)?|customers/[^/]+/timeline|imports(/.*)?)$"),
+        _module_router("timeline_routes"),
+    ),
+    "workload": (re.compile(r"^/api/(workload|report)$"), _module_router("workload")),
+    "console": (re.compile(r"^/console(/.*)?$"), _console_router),
+}
+DOCUMENT_PATHS = re.compile(r"^/(openapi\.json|swagger.*)$")
+_included: set[str] = set()
+_including = threading.Lock()  # the local API serves requests from threads
+
+
+def include_routers_for(path: str) -> None:
+    with _including:
+        for name, (pattern, load) in LAZY_ROUTERS.items():
+            if name not in _included and (pattern.match(path) or DOCUMENT_PATHS.match(path)):
+                app.include_router(load())
+                _included.add(name)
+
+
 ERROR_STATUS: dict[type[Exception], int] = {
     NotAuthenticated: 401,
     NotPermitted: 403,
@@ -241,4 +278,5 @@ def erase_customer(customer_id: CustomerId) -> ErasureReport:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict, context: LambdaContext) -> dict:
+    include_routers_for(event.get("path") or "")
     return app.resolve(event, context)

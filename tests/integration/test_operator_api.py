@@ -2,6 +2,8 @@
 authorizer's claims, the real handler, and the pipeline behind it."""
 
 import json
+import re
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -12,8 +14,9 @@ import pytest
 from moto.cognitoidp.models import cognitoidp_backends
 from openapi_spec_validator import validate
 
-from supportpilot.local.event_sources import LocalApi
-from supportpilot.local.stack import ACCOUNT_ID, REGION
+from supportpilot.local.cognito import CognitoAuthorizer
+from supportpilot.local.event_sources import LocalApi, proxy_event
+from supportpilot.local.stack import ACCOUNT_ID, REGION, FakeLambdaContext, import_handler
 from supportpilot.models import Ticket
 from tests.integration.test_decision_chain import mail_ticket, post_shopify_order
 
@@ -229,6 +232,60 @@ def test_the_openapi_document_is_valid_and_lists_every_route(desk, tokens):
     assert {"/api/tickets", "/api/tickets/{ticket_id}", "/api/breaches", "/api/routing-policy"} <= set(paths)
     actions = {"claim", "reply", "suggestion", "labels", "notes", "close", "reopen", "reassign"}
     assert {f"/api/tickets/{{ticket_id}}/{action}" for action in actions} <= set(paths)
+
+
+ROUTE_MODULES = ("learning_routes", "timeline_routes", "workload")
+NO_ROUTE = {"statusCode": 404, "message": "Not found"}  # Powertools' answer when no route matches
+
+
+def fresh_operator_api(desk):
+    """The function's handler as a cold start imports it (modules beside app.py imported afresh)."""
+    function = desk.stack.functions["OperatorApiFunction"]
+    handler = import_handler(function.spec)
+
+    def call(method: str, path: str, token: str) -> dict:
+        route = next(r for r in function.spec.api_routes if r.match(method, path) is not None)
+        claims = CognitoAuthorizer(desk.stack.user_pools[route.user_pool]).claims(token)
+        context = FakeLambdaContext(function.physical_name, function.spec.memory_mb, function.spec.timeout)
+        return handler(proxy_event(method, path, {}, b"", route, claims), context)
+
+    return call
+
+
+def test_a_cold_start_loads_only_the_route_modules_its_request_needs_and_the_openapi_document_lists_all(desk, tokens):
+    call = fresh_operator_api(desk)
+    assert call("GET", "/api/tickets", tokens[AGENT])["statusCode"] == 200
+    assert not any(name in sys.modules for name in ROUTE_MODULES)
+    assert call("GET", "/api/workload", tokens[SUPERVISOR])["statusCode"] == 200
+    assert "workload" in sys.modules and "learning_routes" not in sys.modules
+
+    call = fresh_operator_api(desk)
+    paths = set(json.loads(call("GET", "/openapi.json", tokens[AGENT])["body"])["paths"])
+    assert {
+        "/api/labels/review",
+        "/api/tickets/{ticket_id}/labels/{label_id}/review",
+        "/api/models",
+        "/api/models/retrain",
+        "/api/models/{version}/promote",
+        "/api/calls",
+        "/api/calls/unmatched",
+        "/api/calls/unmatched/{contact_id}/attach",
+        "/api/customers/{customer_id}/timeline",
+        "/api/imports",
+        "/api/imports/{import_id}",
+        "/api/workload",
+        "/api/report",
+    } <= paths
+
+
+def test_every_route_of_a_route_module_loads_it_on_a_cold_start(desk, tokens):
+    call = fresh_operator_api(desk)
+    document = json.loads(call("GET", "/openapi.json", tokens[ADMIN])["body"])
+    routed = {path: method.upper() for path, methods in document["paths"].items() for method in methods}
+    for path, method in routed.items():
+        concrete = re.sub(r"\{[^}]+\}", "C0123456789abcdef01234567", path)
+        answer = fresh_operator_api(desk)(method, concrete, tokens[ADMIN])
+        assert not (answer["statusCode"] == 404 and json.loads(answer["body"]) == NO_ROUTE), (method, path)
 
 
 def test_the_local_api_checks_a_real_token_like_api_gateway_and_leaves_webhooks_open(desk, tokens):

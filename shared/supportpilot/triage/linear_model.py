@@ -23,7 +23,7 @@ import sys
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, repeat
@@ -56,8 +56,8 @@ _MAX_EXPLAINED = 3
 _CACHE_SIZE = 100_000
 _crc32 = zlib.crc32
 
-# Of a token (char n-gram blocks) or an n-gram (word blocks): its kept rows, and their `_column_sums` (`_paired`).
-UnitEntry = tuple[tuple[int, ...], tuple[complex, ...]]
+# Of a token in a char n-gram block: its kept rows, and their `_column_sums` (`_paired`).
+TokenEntry = tuple[tuple[int, ...], tuple[complex, ...]]
 
 MAX_PROBABILITY = "max_probability"
 ENERGY = "energy"
@@ -79,11 +79,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class WordFeatures:
-    """What one word block saw of a text, kept for explanations: its units (n-grams) with their cached
-    entries, the count of each kept row and the block's norm."""
+    """What one word block saw of a text, kept for explanations: its n-grams with the kept row of each (None when
+    not kept), the count of each kept row and the block's norm."""
 
-    units: list[str]
-    entries: list[UnitEntry]
+    grams: list[str]
+    rows: list[int | None]
     counts: Counter[int]
     norm: float
 
@@ -92,7 +92,7 @@ class WordFeatures:
         positive = [(row, count) for row, count in self.counts.items() if weights[row] > 0]
         if not positive:
             return []
-        gram_of = {rows[0]: unit for unit, (rows, _) in zip(self.units, self.entries, strict=True) if rows}
+        gram_of = {row: gram for row, gram in zip(self.rows, self.grams, strict=True) if row is not None}
         norm = self.norm
         return [((1.0 + math.log(count)) * idf[row] / norm * weights[row], gram_of[row]) for row, count in positive]
 
@@ -159,11 +159,9 @@ class FeatureBlock:
     def indices(self, tokens: Sequence[str], number: int, offset: int) -> list[int]:
         """Global feature index of each of `grams(tokens)`: CRC-32 (stable across processes) of its UTF-8, salted
         with the block's number, into the block's buckets after `offset`."""
-        buckets = self.buckets
         if self.kind == "word":
-            return [
-                offset + _crc32(gram.encode("utf-8", "surrogatepass"), number) % buckets for gram in self.grams(tokens)
-            ]
+            return hashed_indices(self.grams(tokens), number, self, offset)
+        buckets = self.buckets
         indices: list[int] = []
         for token in tokens:
             padded = f" {token} "
@@ -210,6 +208,12 @@ def block_offsets(blocks: Sequence[FeatureBlock]) -> list[int]:
         offsets.append(start)
         start += block.buckets
     return offsets
+
+
+def hashed_indices(grams: Sequence[str], number: int, block: FeatureBlock, offset: int) -> list[int]:
+    """Global feature index of each n-gram of block `number`: CRC-32 (stable across processes) salted with it."""
+    buckets = block.buckets
+    return [offset + _crc32(gram.encode("utf-8", "surrogatepass"), number) % buckets for gram in grams]
 
 
 def hashed_counts(text: str, blocks: Sequence[FeatureBlock]) -> list[dict[int, int]]:
@@ -259,10 +263,10 @@ class LinearModel:
         self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
         self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
         # Caches filled while serving (the same words come back message after message): per row idf * weight
-        # for each label and idf^2; per unit (token or word n-gram) its kept rows and their sums.
+        # for each label and idf^2; per token (char n-gram blocks) its kept rows and their sums.
         self._row_terms: dict[int, tuple[complex, ...]] = {}
         self._no_sums = _paired([0.0] * (len(self.labels) + 1))
-        self._unit_cache: list[dict[str, UnitEntry]] = [{} for _ in self.blocks]
+        self._token_cache: list[dict[str, TokenEntry]] = [{} for _ in self.blocks]
 
     @classmethod
     def load(cls, model_dir: str | Path) -> LinearModel:
@@ -366,24 +370,22 @@ class LinearModel:
             columns += (pair.real, pair.imag)
         return columns[: len(self.labels) + 1]
 
-    def _entries(self, number: int, units: list[str]) -> list[UnitEntry]:
-        """Cached `UnitEntry` of each unit: a token for char n-gram blocks, an n-gram for word blocks."""
-        cache = self._unit_cache[number]
+    def _entries(self, number: int, tokens: list[str]) -> list[TokenEntry]:
+        """Cached `TokenEntry` of each token, for a char n-gram block."""
+        cache = self._token_cache[number]
         try:
-            return list(map(cache.__getitem__, units))
+            return list(map(cache.__getitem__, tokens))
         except KeyError:
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            cache.update({unit: self._unit_entry(number, unit) for unit in set(units).difference(cache)})
-            return list(map(cache.__getitem__, units))
+            cache.update({token: self._token_entry(number, token) for token in set(tokens).difference(cache)})
+            return list(map(cache.__getitem__, tokens))
 
-    def _unit_entry(self, number: int, unit: str) -> UnitEntry:
-        """Kept rows of a unit's n-grams, and their `_column_sums` (paired)."""
-        block, offset, row_of = self.blocks[number], self._offsets[number], self._row_of
-        if block.kind == "word":  # one n-gram, mostly never seen in training
-            row = row_of.get(offset + _crc32(unit.encode("utf-8", "surrogatepass"), number) % block.buckets)
-            return ((row,), self._terms((row,))[0]) if row is not None else ((), self._no_sums)
-        rows = tuple(row for row in map(row_of.get, block.indices((unit,), number, offset)) if row is not None)
+    def _token_entry(self, number: int, token: str) -> TokenEntry:
+        """Kept rows of a token's char n-grams, and their `_column_sums` (paired)."""
+        block, row_of = self.blocks[number], self._row_of
+        indices = block.indices((token,), number, self._offsets[number])
+        rows = tuple(row for row in map(row_of.get, indices) if row is not None)
         if not rows:
             return rows, self._no_sums
         return rows, tuple(sum(column) for column in zip(*self._terms(rows), strict=True))
@@ -393,15 +395,23 @@ class LinearModel:
     ) -> tuple[list[float], WordFeatures | None]:
         """The block's part of the scores, and for word blocks what it saw (for explanations).
 
-        Sums of the cached per-unit column sums give count * idf * weight per label and count * idf^2; the
-        n-grams seen more than once are then corrected to sublinear TF (1 + ln count) and the norm to the L2
-        norm. The same numbers as scikit-learn's, many times faster than a dot product over the block's vector."""
-        units = block.grams(tokens) if block.kind == "word" else tokens
-        entries = self._entries(number, units)
-        counts = Counter(chain.from_iterable(map(_ROWS, entries)))
-        if not counts:  # idf >= 1, so a block with kept rows has a positive norm
+        Sums of per-row (word n-grams) or cached per-token (char n-grams) column sums give count * idf * weight
+        per label and count * idf^2; the n-grams seen more than once are then corrected to sublinear TF
+        (1 + ln count) and the norm to the L2 norm. The same numbers as scikit-learn's, many times faster than a
+        dot product over the block's vector. Word n-grams are hashed every time: most are new, a cache would miss."""
+        if block.kind == "word":
+            grams = block.grams(tokens)
+            found = list(map(self._row_of.get, hashed_indices(grams, number, block, self._offsets[number])))
+            rows = [row for row in found if row is not None]
+            column_sums: Iterable[tuple[complex, ...]] = self._terms(rows)
+        else:
+            entries = self._entries(number, tokens)
+            rows = list(chain.from_iterable(map(_ROWS, entries)))
+            column_sums = map(_SUMS, entries)
+        if not rows:  # idf >= 1, so a block with kept rows has a positive norm
             return [0.0] * len(self.labels), None
-        sums = self._unpaired([sum(column) for column in zip(*map(_SUMS, entries), strict=True)])
+        counts = Counter(rows)
+        sums = self._unpaired([sum(column) for column in zip(*column_sums, strict=True)])
         for count, group in _by_count(counts):
             linear = 1.0 + math.log(count)
             change = linear - count  # sublinear TF minus the linear count the sums hold
@@ -410,7 +420,7 @@ class LinearModel:
             sums = [total + change * value for total, value in zip(sums, part, strict=True)]
         norm = math.sqrt(sums.pop())
         scores = [total / norm for total in sums]
-        return scores, WordFeatures(units, entries, counts, norm) if block.kind == "word" else None
+        return scores, WordFeatures(grams, found, counts, norm) if block.kind == "word" else None
 
     def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
         """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""

@@ -261,7 +261,7 @@ class LinearModel:
         self._in_scope = [index for index, label in enumerate(self.labels) if label != OUT_OF_SCOPE]
         self._offsets = block_offsets(self.blocks)
         self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
-        self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
+        self._label_weights: dict[int, array] = {}  # a label's column of `coef`, taken when it is first explained
         # Caches filled while serving (the same words come back message after message): per row idf * weight
         # for each label and idf^2; per token (char n-gram blocks) its kept rows and their sums.
         self._row_terms: dict[int, tuple[complex, ...]] = {}
@@ -424,7 +424,9 @@ class LinearModel:
 
     def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
         """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""
-        weights = self._label_weights[label]
+        weights = self._label_weights.get(label)
+        if weights is None:
+            weights = self._label_weights[label] = self.coef[label :: len(self.labels)]
         contributions = [part for features in words for part in features.contributions(self.idf, weights)]
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
 

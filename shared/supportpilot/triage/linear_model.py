@@ -447,8 +447,9 @@ def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
 
 
 def _paired(columns: Sequence[float]) -> tuple[complex, ...]:
-    """Two float columns per complex number: `sum` adds real and imaginary parts apart, exactly as it adds floats,
-    in half the steps (a zero pads an odd count)."""
+    """Two float columns per complex number: `sum` adds real and imaginary parts apart with plain float additions
+    (what it does for floats up to Python 3.11; later ones compensate float sums), in half the steps. A zero pads
+    an odd count."""
     padded = [*columns, 0.0] if len(columns) % 2 else columns
     return tuple(map(complex, padded[0::2], padded[1::2]))
 

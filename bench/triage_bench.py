@@ -1,14 +1,16 @@
 """Triage benchmark: accuracy on public data sets, novelty, speed and size of the served model.
 
-    .venv/bin/python -m bench.triage_bench [--model DIR] [--out FILE]
+    .venv/bin/python -m bench.triage_bench [--model DIR] [--out FILE] [--speed-only]
 
 - banking77: `train_model` on train.csv (its own stratified 20% holdout for the threshold, then refitted
   on all of train.csv, as `supportpilot train --refit`), closed-set accuracy of the pure-Python scorer on test.csv;
 - clinc150: trained on train and oos_train (the out-of-scope class), threshold on the in-scope validation split
   only (>= 95% kept), then
   in-scope accuracy and out-of-scope recall on test + oos_test;
-- warm p50 of `TrainedTriager.triage` per message over the seed corpus, with the default model;
-- cold start: a fresh process that imports the triage package, loads the model and triages one message;
+- warm p50 of `TrainedTriager.triage` per message over the seed corpus, with the default model: after 50
+  messages (most words are still new to the scorer's caches), and after every message was seen once;
+- cold start: a fresh process that imports the triage package, loads the model and triages one message
+  (wall time, and the child's CPU time, which stays put when other work shares the machine);
 - artifact size of the model directory.
 
 Data sets come from ../shared/data; a missing one is reported as skipped, not failed.
@@ -17,6 +19,7 @@ Data sets come from ../shared/data; a missing one is reported as skipped, not fa
 import argparse
 import csv
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,10 +78,11 @@ def clinc150() -> dict[str, float] | str:
     }
 
 
-def warm_p50_ms(model_dir: Path) -> float:
+def warm_p50_ms(model_dir: Path, seen_first: int = 50) -> float:
+    """Median time per message over the seed corpus, after the first `seen_first` messages were triaged once."""
     triager = TrainedTriager(model_dir)
     messages = [TriageInput(body=example.text) for example in read_corpus(ROOT / "corpus")]
-    for message in messages[:50]:
+    for message in messages[:seen_first]:
         triager.triage(message)
     timings = []
     for message in messages:
@@ -88,13 +92,17 @@ def warm_p50_ms(model_dir: Path) -> float:
     return statistics.median(timings) / 1e6
 
 
-def cold_start_ms(code: str) -> float:
-    timings = []
+def cold_start_ms(code: str) -> tuple[float, float]:
+    """Medians of wall time and CPU time (user + system) of fresh processes running `code`."""
+    walls, cpus = [], []
     for _ in range(COLD_RUNS):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings) * 1000
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
 
 
 def artifact_mb(model_dir: Path) -> float:
@@ -116,10 +124,23 @@ def _figure(result: dict[str, float] | str, key: str) -> str:
     return result if isinstance(result, str) else f"{result[key]:.3f}"
 
 
-def table(model_dir: Path) -> str:
-    bank, clinc = banking77(), clinc150()
-    cold = cold_start_ms(COLD_CODE.format(model=str(model_dir)))
-    floor = cold_start_ms("pass")
+COLD_START_NOTE = (
+    "The cold start covers the triage package as `supportpilot triage` and the classify stage use it: Python, "
+    "pydantic (`TriageInput`, `TriageResult`), `supportpilot.models`, `supportpilot.mail` (its `split_reply` "
+    "cuts quoted replies; the package imports its MIME parser too), the triage modules' regular expressions, "
+    "the model files and one message; with .pyc files. It does not include boto3, Powertools or the rest of "
+    "the classify handler, whose imports (the adapters, and through `supportpilot.learning.ports` the operator "
+    "package) weigh more than triage itself: see ClassifyFunction in the cold start table. Words the scorer "
+    "has not seen in this process cost more than known ones (per-token sums and per-row terms are cached), "
+    "so the first figure is the one to hold against the target."
+)
+
+
+def table(model_dir: Path, speed_only: bool = False) -> str:
+    skipped = "skipped: --speed-only"
+    bank, clinc = (skipped, skipped) if speed_only else (banking77(), clinc150())
+    cold, cold_cpu = cold_start_ms(COLD_CODE.format(model=str(model_dir)))
+    floor, _ = cold_start_ms("pass")
     rows = [
         ("banking77 accuracy (train.csv -> test.csv)", ">= 0.93", _figure(bank, "accuracy")),
         ("clinc150 in-scope accuracy", ">= 0.94", _figure(clinc, "in_scope_accuracy")),
@@ -131,27 +152,33 @@ def table(model_dir: Path) -> str:
         ("clinc150 in-scope kept on test", "~0.95", _figure(clinc, "in_scope_kept")),
         ("one message, warm, p50 (seed corpus, default model)", "<= 0.2 ms", f"{warm_p50_ms(model_dir):.3f} ms"),
         (
+            "one message, warm, p50, every seed message seen once before",
+            "-",
+            f"{warm_p50_ms(model_dir, seen_first=len(read_corpus(ROOT / 'corpus'))):.3f} ms",
+        ),
+        (
             "cold start: import + load model + first triage, fresh process",
             "<= 150 ms",
-            f"{cold:.0f} ms ({floor:.0f} ms of it `python -c pass`)",
+            f"{cold:.0f} ms, CPU {cold_cpu:.0f} ms ({floor:.0f} ms of it `python -c pass`)",
         ),
         ("default model artifact", "<= 10 MB", f"{artifact_mb(model_dir):.2f} MB"),
         *seed_holdout(model_dir),
     ]
     lines = ["| what | target | this project |", "|---|---|---|"]
     lines += [f"| {what} | {target} | {figure} |" for what, target, figure in rows]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + COLD_START_NOTE
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model directory (default: shipped model)")
     parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    parser.add_argument("--speed-only", action="store_true", help="skip banking77 and clinc150 (no training)")
     args = parser.parse_args(argv)
     if not (args.model / "model.json").is_file():
         print(f"bench: no model at {args.model}; run `make model` first", file=sys.stderr)
         return 2
-    result = f"`.venv/bin/python -m bench.triage_bench`\n\n{table(args.model)}\n"
+    result = f"`.venv/bin/python -m bench.triage_bench`\n\n{table(args.model, args.speed_only)}\n"
     print(result)
     if args.out:
         args.out.write_text(result, encoding="utf-8")

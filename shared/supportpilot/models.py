@@ -15,6 +15,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Entity(BaseModel):
+    """Base of the entities below. A schema is built when its model is first used, not at import: a function
+    uses a few of these models, and building all of them took most of this module's import time."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class Channel(StrEnum):
     EMAIL = "email"
     FORM = "form"
@@ -57,7 +64,7 @@ def can_transition(current: TicketStatus, target: TicketStatus) -> bool:
     return target in ALLOWED_TRANSITIONS[current]
 
 
-class Actor(BaseModel):
+class Actor(Entity):
     """Who did something: a model (name and version), a component of the desk, or an operator."""
 
     model_config = ConfigDict(frozen=True)
@@ -67,14 +74,14 @@ class Actor(BaseModel):
     version: str | None = None
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Entity):
     at: datetime = Field(default_factory=utc_now)
     actor: Actor
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class CustomerIdentity(BaseModel):
+class CustomerIdentity(Entity):
     """How the customer reached us. `id` is a pseudonymous key derived from kind and value."""
 
     model_config = ConfigDict(frozen=True)
@@ -85,7 +92,7 @@ class CustomerIdentity(BaseModel):
     display_name: str | None = None
 
 
-class CustomerMatch(BaseModel):
+class CustomerMatch(Entity):
     """Who a phone number or address belongs to. `ambiguous`: more than one customer holds it, so
     nothing may be attached to any of them until a person decides (`candidates` are their ids)."""
 
@@ -94,7 +101,7 @@ class CustomerMatch(BaseModel):
     candidates: list[str] = Field(default_factory=list)
 
 
-class Attachment(BaseModel):
+class Attachment(Entity):
     filename: str
     content_type: str
     size: int
@@ -102,7 +109,7 @@ class Attachment(BaseModel):
     warning: str | None = None
 
 
-class Message(BaseModel):
+class Message(Entity):
     id: str
     ticket_id: str
     direction: Literal["inbound", "outbound", "internal"] = "inbound"
@@ -118,7 +125,7 @@ class Message(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class TriageResult(BaseModel):
+class TriageResult(Entity):
     category: str
     confidence: float = Field(ge=0, le=1)
     language: str
@@ -133,7 +140,7 @@ class TriageResult(BaseModel):
     corrected_from: str | None = None  # the model's category when an operator corrected it
 
 
-class Ticket(BaseModel):
+class Ticket(Entity):
     id: str
     channel: Channel
     customer: CustomerIdentity
@@ -159,7 +166,7 @@ class Ticket(BaseModel):
     csat: "CsatVote | None" = None
 
 
-class TimelineEvent(BaseModel):
+class TimelineEvent(Entity):
     """Something that happened to a customer outside a conversation: an order, a refund, a dispute."""
 
     customer_id: str
@@ -174,14 +181,14 @@ class TimelineEvent(BaseModel):
     ticket_id: str | None = None
 
 
-class OrderLine(BaseModel):
+class OrderLine(Entity):
     title: str
     sku: str | None = None
     quantity: int = 1
     price: str | None = None
 
 
-class OrderSummary(BaseModel):
+class OrderSummary(Entity):
     """One order as the desk knows it, from the stored timeline or a live platform lookup."""
 
     reference: str
@@ -197,14 +204,14 @@ class OrderSummary(BaseModel):
     lines: list[OrderLine] = Field(default_factory=list)
 
 
-class PastContact(BaseModel):
+class PastContact(Entity):
     ticket_id: str
     opened_at: datetime
     category: str | None = None
     status: TicketStatus
 
 
-class CustomerProfile(BaseModel):
+class CustomerProfile(Entity):
     """What the desk knows about who is writing. Never holds gender, age or name."""
 
     customer_id: str
@@ -228,7 +235,7 @@ TeamQueue = Literal["billing", "returns", "technical_support", "privacy", "gener
 Priority = Literal["P1", "P2", "P3"]
 
 
-class SuggestedAction(BaseModel):
+class SuggestedAction(Entity):
     """A prepared step a person approves or rejects with one click."""
 
     kind: Literal["approve_return", "handoff_technical_support", "offer_coupon", "correct_double_charge"]
@@ -237,7 +244,7 @@ class SuggestedAction(BaseModel):
     status: Literal["proposed", "approved", "rejected"] = "proposed"
 
 
-class RoutingDecision(BaseModel):
+class RoutingDecision(Entity):
     queue: TeamQueue
     priority: Priority
     automation_level: AutomationLevel
@@ -251,7 +258,7 @@ class RoutingDecision(BaseModel):
     message_id: str | None = None  # the message this decision answered
 
 
-class EscalationState(BaseModel):
+class EscalationState(Entity):
     state: Literal["waiting", "claimed", "breached", "closed"]
     tier: int = 0
     execution_arn: str | None = None
@@ -262,11 +269,8 @@ class EscalationState(BaseModel):
     updated_at: datetime = Field(default_factory=utc_now)
 
 
-class CsatVote(BaseModel):
+class CsatVote(Entity):
     """The customer's satisfaction rating of a ticket (1-5), given once through a signed link."""
 
     rating: int = Field(ge=1, le=5)
     at: datetime
-
-
-Ticket.model_rebuild()

@@ -23,9 +23,10 @@ import sys
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, groupby, repeat
+from functools import lru_cache
+from itertools import chain, repeat
 from operator import add, itemgetter, mul
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,8 @@ _MAX_EXPLAINED = 3
 _CACHE_SIZE = 100_000
 _crc32 = zlib.crc32
 
-# Of a token (char n-gram blocks) or an n-gram (word blocks): its kept rows, and their `_column_sums`.
-UnitEntry = tuple[tuple[int, ...], tuple[float, ...]]
+# Of a token in a char n-gram block: its kept rows, and their `_column_sums` (`_paired`).
+TokenEntry = tuple[tuple[int, ...], tuple[complex, ...]]
 
 MAX_PROBABILITY = "max_probability"
 ENERGY = "energy"
@@ -78,11 +79,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class WordFeatures:
-    """What one word block saw of a text, kept for explanations: its units (n-grams) with their cached
-    entries, the count of each kept row and the block's norm."""
+    """What one word block saw of a text, kept for explanations: its n-grams with the kept row of each (None when
+    not kept), the count of each kept row and the block's norm."""
 
-    units: list[str]
-    entries: list[UnitEntry]
+    grams: list[str]
+    rows: list[int | None]
     counts: Counter[int]
     norm: float
 
@@ -91,7 +92,7 @@ class WordFeatures:
         positive = [(row, count) for row, count in self.counts.items() if weights[row] > 0]
         if not positive:
             return []
-        gram_of = {rows[0]: unit for unit, (rows, _) in zip(self.units, self.entries, strict=True) if rows}
+        gram_of = {row: gram for row, gram in zip(self.rows, self.grams, strict=True) if row is not None}
         norm = self.norm
         return [((1.0 + math.log(count)) * idf[row] / norm * weights[row], gram_of[row]) for row, count in positive]
 
@@ -152,9 +153,28 @@ class FeatureBlock:
         grams: list[str] = []
         for token in tokens:
             padded = f" {token} "
-            for n in range(self.min_n, min(self.max_n, len(padded)) + 1):
-                grams += [padded[i : i + n] for i in range(len(padded) - n + 1)]
+            grams += [padded[start:end] for start, end in _spans(len(padded), self.min_n, self.max_n)]
         return grams
+
+    def indices(self, tokens: Sequence[str], number: int, offset: int) -> list[int]:
+        """Global feature index of each of `grams(tokens)`: CRC-32 (stable across processes) of its UTF-8, salted
+        with the block's number, into the block's buckets after `offset`."""
+        if self.kind == "word":
+            return hashed_indices(self.grams(tokens), number, self, offset)
+        buckets = self.buckets
+        indices: list[int] = []
+        for token in tokens:
+            padded = f" {token} "
+            spans = _spans(len(padded), self.min_n, self.max_n)
+            if padded.isascii():  # slices of its bytes are the n-grams' UTF-8: encode once
+                data = padded.encode()
+                indices += [offset + _crc32(data[start:end], number) % buckets for start, end in spans]
+            else:
+                indices += [
+                    offset + _crc32(padded[start:end].encode("utf-8", "surrogatepass"), number) % buckets
+                    for start, end in spans
+                ]
+        return indices
 
     def __post_init__(self) -> None:
         if self.kind not in ("word", "char_wb") or not 0 < self.min_n <= self.max_n or self.buckets < 1:
@@ -167,6 +187,12 @@ class FeatureBlock:
 def _windows(tokens: Sequence[str], n: int) -> zip:
     """Every run of `n` consecutive tokens, in order."""
     return zip(*(tokens[start:] for start in range(n)), strict=False)
+
+
+@lru_cache(maxsize=256)
+def _spans(length: int, min_n: int, max_n: int) -> tuple[tuple[int, int], ...]:
+    """(start, end) of every char n-gram of a padded token of `length`, shortest n-grams first."""
+    return tuple((start, start + n) for n in range(min_n, min(max_n, length) + 1) for start in range(length - n + 1))
 
 
 DEFAULT_BLOCKS: tuple[FeatureBlock, ...] = (
@@ -194,7 +220,7 @@ def hashed_counts(text: str, blocks: Sequence[FeatureBlock]) -> list[dict[int, i
     """Per block, occurrences of each global feature index in a raw text."""
     tokens = tokenise(text)
     return [
-        dict(Counter(hashed_indices(block.grams(tokens), number, block, offset)))
+        dict(Counter(block.indices(tokens, number, offset)))
         for number, (block, offset) in enumerate(zip(blocks, block_offsets(blocks), strict=True))
     ]
 
@@ -235,11 +261,12 @@ class LinearModel:
         self._in_scope = [index for index, label in enumerate(self.labels) if label != OUT_OF_SCOPE]
         self._offsets = block_offsets(self.blocks)
         self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
-        self._label_weights = [self.coef[label :: len(self.labels)] for label in range(len(self.labels))]
+        self._label_weights: dict[int, array] = {}  # a label's column of `coef`, taken when it is first explained
         # Caches filled while serving (the same words come back message after message): per row idf * weight
-        # for each label and idf^2; per unit (token or word n-gram) its kept rows and their sums.
-        self._row_terms: dict[int, tuple[float, ...]] = {}
-        self._unit_cache: list[dict[str, UnitEntry]] = [{} for _ in self.blocks]
+        # for each label and idf^2; per token (char n-gram blocks) its kept rows and their sums.
+        self._row_terms: dict[int, tuple[complex, ...]] = {}
+        self._no_sums = _paired([0.0] * (len(self.labels) + 1))
+        self._token_cache: list[dict[str, TokenEntry]] = [{} for _ in self.blocks]
 
     @classmethod
     def load(cls, model_dir: str | Path) -> LinearModel:
@@ -318,80 +345,88 @@ class LinearModel:
             self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words
         )
 
-    def _column_sums(self, rows: Sequence[int]) -> list[float]:
-        """Per label the sum of idf * weight over `rows`, then the sum of idf^2 (one column more than labels)."""
+    def _terms(self, rows: Sequence[int]) -> list[tuple[complex, ...]]:
+        """Per row: idf * weight for each label, then idf^2, `_paired`; computed on a row's first use."""
         terms = self._row_terms
         try:
-            found = list(map(terms.__getitem__, rows))
+            return list(map(terms.__getitem__, rows))
         except KeyError:
-            width, idf = len(self.labels), self.idf
+            width, coef, idf = len(self.labels), self.coef, self.idf
             for row in rows:
                 if row not in terms:
-                    weights = self.coef[row * width : (row + 1) * width]
-                    terms[row] = (*map(mul, weights, repeat(idf[row])), idf[row] * idf[row])
-            found = list(map(terms.__getitem__, rows))
-        return [sum(column) for column in zip(*found, strict=True)] or [0.0] * (len(self.labels) + 1)
+                    row_idf = idf[row]
+                    terms[row] = _paired(
+                        [*map(mul, coef[row * width : (row + 1) * width], repeat(row_idf)), row_idf * row_idf]
+                    )
+            return list(map(terms.__getitem__, rows))
 
-    def _entries(self, number: int, units: list[str]) -> list[UnitEntry]:
-        """Cached `UnitEntry` of each unit: a token for char n-gram blocks, an n-gram for word blocks."""
-        cache = self._unit_cache[number]
+    def _column_sums(self, rows: Sequence[int]) -> list[float]:
+        """Per label the sum of idf * weight over `rows`, then the sum of idf^2 (one column more than labels)."""
+        return self._unpaired([sum(column) for column in zip(*self._terms(rows), strict=True)])
+
+    def _unpaired(self, sums: Sequence[complex]) -> list[float]:
+        columns: list[float] = []
+        for pair in sums:
+            columns += (pair.real, pair.imag)
+        return columns[: len(self.labels) + 1]
+
+    def _entries(self, number: int, tokens: list[str]) -> list[TokenEntry]:
+        """Cached `TokenEntry` of each token, for a char n-gram block."""
+        cache = self._token_cache[number]
         try:
-            return list(map(cache.__getitem__, units))
+            return list(map(cache.__getitem__, tokens))
         except KeyError:
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            cache.update({unit: self._unit_entry(number, unit) for unit in set(units).difference(cache)})
-            return list(map(cache.__getitem__, units))
+            cache.update({token: self._token_entry(number, token) for token in set(tokens).difference(cache)})
+            return list(map(cache.__getitem__, tokens))
 
-    def _unit_entry(self, number: int, unit: str) -> UnitEntry:
-        """Kept rows of a unit's n-grams, per label the sum of their idf * weight, then the sum of their idf^2."""
-        block, offset, number_of_labels = self.blocks[number], self._offsets[number], len(self.labels)
-        coef, idf, row_of = self.coef, self.idf, self._row_of
-        if block.kind == "word":  # one n-gram, mostly never seen in training
-            row = row_of.get(offset + _crc32(unit.encode("utf-8", "surrogatepass"), number) % block.buckets)
-            if row is None:
-                return (), (0.0,) * (number_of_labels + 1)
-            weights = coef[row * number_of_labels : (row + 1) * number_of_labels]
-            return (row,), (*map(mul, weights, repeat(idf[row])), idf[row] * idf[row])
-        grams = block.grams([unit])
-        indices = [offset + _crc32(gram.encode("utf-8", "surrogatepass"), number) % block.buckets for gram in grams]
+    def _token_entry(self, number: int, token: str) -> TokenEntry:
+        """Kept rows of a token's char n-grams, and their `_column_sums` (paired)."""
+        block, row_of = self.blocks[number], self._row_of
+        indices = block.indices((token,), number, self._offsets[number])
         rows = tuple(row for row in map(row_of.get, indices) if row is not None)
         if not rows:
-            return rows, (0.0,) * (number_of_labels + 1)
-        idfs = [idf[row] for row in rows]
-        weights = [coef[row * number_of_labels : (row + 1) * number_of_labels] for row in rows]
-        sums = [sum(map(mul, column, idfs)) for column in zip(*weights, strict=True)]
-        return rows, (*sums, sum(map(mul, idfs, idfs)))
+            return rows, self._no_sums
+        return rows, tuple(sum(column) for column in zip(*self._terms(rows), strict=True))
 
     def _block_scores(
         self, number: int, block: FeatureBlock, tokens: list[str]
     ) -> tuple[list[float], WordFeatures | None]:
         """The block's part of the scores, and for word blocks what it saw (for explanations).
 
-        Sums of the cached per-unit column sums give count * idf * weight per label and count * idf^2; the
-        n-grams seen more than once are then corrected to sublinear TF (1 + ln count) and the norm to the L2
-        norm. The same numbers as scikit-learn's, many times faster than a dot product over the block's vector."""
-        units = block.grams(tokens) if block.kind == "word" else tokens
-        entries = self._entries(number, units)
-        sums = [sum(column) for column in zip(*map(_SUMS, entries), strict=True)]
-        if not sums or sums[-1] <= 0.0:
+        Sums of per-row (word n-grams) or cached per-token (char n-grams) column sums give count * idf * weight
+        per label and count * idf^2; the n-grams seen more than once are then corrected to sublinear TF
+        (1 + ln count) and the norm to the L2 norm. The same numbers as scikit-learn's, many times faster than a
+        dot product over the block's vector. Word n-grams are hashed every time: most are new, a cache would miss."""
+        if block.kind == "word":
+            grams = block.grams(tokens)
+            found = list(map(self._row_of.get, hashed_indices(grams, number, block, self._offsets[number])))
+            rows = [row for row in found if row is not None]
+            column_sums: Iterable[tuple[complex, ...]] = self._terms(rows)
+        else:
+            entries = self._entries(number, tokens)
+            rows = list(chain.from_iterable(map(_ROWS, entries)))
+            column_sums = map(_SUMS, entries)
+        if not rows:  # idf >= 1, so a block with kept rows has a positive norm
             return [0.0] * len(self.labels), None
-        rows = list(chain.from_iterable(map(_ROWS, entries)))
         counts = Counter(rows)
-        if len(counts) < len(rows):
-            for count, group in _by_count(counts):
-                linear = 1.0 + math.log(count)
-                change = linear - count  # sublinear TF minus the linear count the sums hold
-                part = self._column_sums(group)
-                part[-1] *= (linear * linear - count) / change
-                sums = [total + change * value for total, value in zip(sums, part, strict=True)]
+        sums = self._unpaired([sum(column) for column in zip(*column_sums, strict=True)])
+        for count, group in _by_count(counts):
+            linear = 1.0 + math.log(count)
+            change = linear - count  # sublinear TF minus the linear count the sums hold
+            part = self._column_sums(group)
+            part[-1] *= (linear * linear - count) / change
+            sums = [total + change * value for total, value in zip(sums, part, strict=True)]
         norm = math.sqrt(sums.pop())
         scores = [total / norm for total in sums]
-        return scores, WordFeatures(units, entries, counts, norm) if block.kind == "word" else None
+        return scores, WordFeatures(grams, found, counts, norm) if block.kind == "word" else None
 
     def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
         """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""
-        weights = self._label_weights[label]
+        weights = self._label_weights.get(label)
+        if weights is None:
+            weights = self._label_weights[label] = self.coef[label :: len(self.labels)]
         contributions = [part for features in words for part in features.contributions(self.idf, weights)]
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
 
@@ -400,10 +435,23 @@ _ROWS, _SUMS = itemgetter(0), itemgetter(1)
 
 
 def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
-    """Rows seen more than once, grouped by how often."""
-    repeated = len(counts) - list(counts.values()).count(1)
-    ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)[:repeated]
-    return [(count, list(map(itemgetter(0), group))) for count, group in groupby(ranked, key=itemgetter(1))]
+    """Rows seen more than once, grouped by how often: most often first, in order of appearance within a group."""
+    groups: dict[int, list[int]] = {}
+    for row, count in counts.items():
+        if count > 1:
+            if count in groups:
+                groups[count].append(row)
+            else:
+                groups[count] = [row]
+    return sorted(groups.items(), reverse=True)
+
+
+def _paired(columns: Sequence[float]) -> tuple[complex, ...]:
+    """Two float columns per complex number: `sum` adds real and imaginary parts apart with plain float additions
+    (what it does for floats up to Python 3.11; later ones compensate float sums), in half the steps. A zero pads
+    an odd count."""
+    padded = [*columns, 0.0] if len(columns) % 2 else columns
+    return tuple(map(complex, padded[0::2], padded[1::2]))
 
 
 def novelty_score(kind: str, scores: Sequence[float], in_scope_scores: Sequence[float]) -> float:

@@ -75,31 +75,59 @@ NEUTRAL_TOKENS: dict[str, str] = {
 }
 FIRST_NAMES = frozenset(_FIRST_NAMES.split())
 
+# (?i) makes these match more than their upper and lower case (checked over every code point).
+_CASE_VARIANTS = {"i": "iI\u0130\u0131", "k": "kK\u212a", "s": "sS\u017f"}
+
+
+def _word_start(alternatives: str) -> str:
+    r"""The same as `(?<!\w)(?i:alternative|...)` (each alternative starting with a letter), written for speed.
+
+    A pattern that starts with a lookbehind makes `re` try a match at every position of the text; one that starts
+    with a plain character class lets it scan for those characters first. So: the first letters as a class, the
+    `(?<!\w)` check after it (`(?<!\w.)`), then per first letter the rest of its alternatives, in their order."""
+    rests: dict[str, list[str]] = {}
+    for alternative in alternatives.split("|"):
+        rests.setdefault(alternative[0], []).append(alternative[1:])
+    first = "".join(_CASE_VARIANTS.get(letter, letter + letter.upper()) for letter in rests)
+    groups = "|".join(
+        f"(?<=[{_CASE_VARIANTS.get(letter, letter + letter.upper())}])(?i:{'|'.join(rest)})"
+        for letter, rest in rests.items()
+    )
+    return rf"[{first}](?<!\w.)(?:{groups})"
+
+
 # One part of a name: a capitalised word ("Anna", "O'Brien", "Jean-Luc", "Ayşe") or an initial ("J.").
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0106\u010c\u0130\u0141\u015a\u015e\u0160\u017b\u017d"
-_PART = rf"[{_UPPER}](?:\.|(?:[^\W\d_]|['\u2019-][^\W\d_])+)"
+_AFTER_CAPITAL = r"(?:\.|(?:[^\W\d_]|['\u2019-][^\W\d_])+)"
+_PART = rf"[{_UPPER}]{_AFTER_CAPITAL}"
 _PARTICLE = r"(?:van|von|de|der|den|del|della|di|da|dos|du|le|la|el|al|ten|ter|te|op|bin|ibn|'t)"
 # Up to four parts, with particles between or before them: "J. de Vries", "van der Berg", "Mehmet Örnek".
 _NAME = rf"(?:{_PARTICLE}[ \t]+)*{_PART}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART}){{0,3}}"
-_TITLE = r"(?i:meneer|mijnheer|mnr|heer|dhr|mevrouw|mevr|mw|juffrouw|mr|mrs|ms|miss|mx|mister|sir|madam|madame)"
+_TITLES_BEFORE_NAME = "meneer|mijnheer|mnr|heer|dhr|mevrouw|mevr|mw|juffrouw|mr|mrs|ms|miss|mx|mister|sir|madam|madame"
+_TITLE = rf"(?i:{_TITLES_BEFORE_NAME})"
 
-_AFTER_TITLE = re.compile(rf"((?<!\w){_TITLE}\.?[ \t]+){_NAME}")
+_AFTER_TITLE = re.compile(rf"({_word_start(_TITLES_BEFORE_NAME)}\.?[ \t]+){_NAME}")
 _GREETING = re.compile(
     rf"(?m)^([ \t]*(?i:beste|lieve|geachte|hallo|hoi|hey|hi|hello|hiya|dear|dag|goedemorgen|goedemiddag|goedenavond"
     rf"|good\s+(?:morning|afternoon|evening))[ \t,]+)({_NAME})(?=[ \t]*(?:[,!:]|$))"
 )
+_SIGN_OFF_WORDS = (
+    r"groet|groeten|groetjes|gr|grt|mvg|m\.v\.g|regards|best|cheers|thanks|thank\s+you|thx|bedankt|dank\s+je"
+    r"|dank\s+u|dank|advance|alvast|sincerely|greetings|wishes|ciao|doei|xx+"
+)
 _SIGN_OFF = re.compile(
-    rf"((?<!\w)(?i:groet|groeten|groetjes|gr|grt|mvg|m\.v\.g|regards|best|cheers|thanks|thank\s+you|thx|bedankt|dank\s+je"
-    rf"|dank\s+u|dank|advance|alvast|sincerely|greetings|wishes|ciao|doei|xx+)[ \t]*[,.!]*(?:[ \t]*\n){{0,2}}[ \t]*)"
+    rf"({_word_start(_SIGN_OFF_WORDS)}[ \t]*[,.!]*(?:[ \t]*\n){{0,2}}[ \t]*)"
     rf"(?:{_TITLE}\.?[ \t]+)?{_NAME}(?=[ \t]*(?:\n|$))"
 )
-_INTRODUCTION = re.compile(
-    rf"((?<!\w)(?i:my\s+name\s+is|my\s+name['\u2019]s|mijn\s+naam\s+is|ik\s+heet|name:|naam:|this\s+is|dit\s+is|i\s+am|i['\u2019]m|ik\s+ben)"
-    rf"[ \t]+){_NAME}"
+_INTRODUCTION_WORDS = (
+    r"my\s+name\s+is|my\s+name['\u2019]s|mijn\s+naam\s+is|ik\s+heet|name:|naam:|this\s+is|dit\s+is|i\s+am"
+    r"|i['\u2019]m|ik\s+ben"
 )
+_INTRODUCTION = re.compile(rf"({_word_start(_INTRODUCTION_WORDS)}[ \t]+){_NAME}")
 # A last line that is only a name: the writer signing without a sign-off ("...vandaag?\nAnna de Vries").
 _LAST_LINE = re.compile(rf"(\n[ \t]*){_NAME}[ \t]*\Z")
-_CAPITALISED_RUN = re.compile(rf"\b{_PART}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART})+")
+# `\b{_PART}...`, with the `\b` after the capital for speed (see `_word_start`).
+_CAPITALISED_RUN = re.compile(rf"[{_UPPER}](?<!\w.){_AFTER_CAPITAL}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART})+")
 _WORD = re.compile(r"[^\W\d_]+")
 # Addressees that are no person: keep "Dear Customer Service," and "Hi Team," as they are.
 _ADDRESSEES = """team service services customer support officer department protection data privacy billing accounts

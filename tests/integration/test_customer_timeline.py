@@ -199,6 +199,53 @@ def test_an_import_run_twice_creates_no_duplicates_and_reports_bad_rows_by_line(
     assert imported is not None and (imported.origin, imported.verified) == ("imported", False)
 
 
+def ticket_partition(pipeline, ticket_id: str) -> list[dict]:
+    """Every stored item of the ticket as DynamoDB holds it: messages, labels, audit, the ticket."""
+    response = boto3.client("dynamodb").query(
+        TableName=pipeline.stack.physical_id("DeskTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"TICKET#{ticket_id}"}},
+    )
+    return response["Items"]
+
+
+def test_a_re_import_keeps_an_operators_correction_and_imports_only_the_new_rows(pipeline, agent, tmp_path, capsys):
+    header = "ticket_id,created_at,email,phone,name,subject,body,category,tags,status\n"
+    rows = [
+        "R-1,2024-07-01T10:00:00Z,rosa@example.nl,,,Lamp kapot,De lamp doet het niet meer.,Defect,,closed\n",
+        "R-2,2024-07-02T10:00:00Z,rosa@example.nl,,,Factuur,Ik zie een verkeerd bedrag.,billing_error,,closed\n",
+    ]
+    export = tmp_path / "history.csv"
+    export.write_text(header + "".join(rows))
+    assert run_import(pipeline, "csv", export) == 0
+    assert json.loads(capsys.readouterr().out)["imported"] == 2
+    lamp = next(
+        t
+        for t in pipeline.store.tickets_of_customer(customer_key("email", "rosa@example.nl"))
+        if t.subject == "Lamp kapot"
+    )
+    corrected = pipeline.call_operator_api(
+        "POST", f"/api/tickets/{lamp.id}/labels", agent, {"category": "product_defect"}
+    )
+    assert corrected["status"] == 200, corrected
+    as_the_operator_left_it = ticket_partition(pipeline, lamp.id)
+
+    export.write_text(
+        header
+        + "".join(rows)
+        + "R-3,2024-07-03T10:00:00Z,rosa@example.nl,,,Levering,Waar blijft mijn pakket?,shipping,,open\n"
+    )
+    assert run_import(pipeline, "csv", export) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])  # after the metrics the correction printed
+    assert (summary["imported"], summary["duplicates"], summary["rejected"]) == (1, 2, 0)
+    assert ticket_partition(pipeline, lamp.id) == as_the_operator_left_it
+    detail = pipeline.call_operator_api("GET", f"/api/tickets/{lamp.id}", agent)["body"]
+    assert detail["ticket"]["triage"]["category"] == "product_defect"
+    assert [label["category"] for label in detail["labels"]] == ["product_defect"]
+    subjects = sorted(t.subject for t in pipeline.store.tickets_of_customer(customer_key("email", "rosa@example.nl")))
+    assert subjects == ["Factuur", "Lamp kapot", "Levering"]
+
+
 def test_an_import_resumes_after_its_checkpoint(pipeline, tmp_path, capsys):
     export = tmp_path / "generic.csv"
     shutil.copy(FIXTURES / "generic_tickets.csv", export)

@@ -95,6 +95,10 @@ def deserialise(item: dict[str, Any]) -> dict[str, Any]:
     return _from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
+def _delivery_key(dedupe_key: str) -> dict[str, str]:
+    return {"pk": f"DELIVERY#{key_hash(dedupe_key)}", "sk": "#DELIVERY"}
+
+
 def ticket_key(ticket_id: str) -> dict[str, Any]:
     return serialise({"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"})
 
@@ -153,11 +157,13 @@ class DynamoTicketStore:
         }
 
     # ---------- writes ----------
+    def delivery_recorded(self, dedupe_key: str) -> bool:
+        return self._get(_delivery_key(dedupe_key)) is not None
+
     def record_delivery(self, record: DeliveryRecord) -> None:
         now = utc_now()
         marker = {
-            "pk": f"DELIVERY#{key_hash(record.dedupe_key)}",
-            "sk": "#DELIVERY",
+            **_delivery_key(record.dedupe_key),
             "kind": "delivery",
             "received_at": now.isoformat(),
             "ticket_id": record.ticket.id if record.ticket else None,
@@ -194,7 +200,7 @@ class DynamoTicketStore:
         try:
             self._transact(writes)
         except ConditionFailed as exc:
-            marker = self._get({"pk": f"DELIVERY#{key_hash(record.dedupe_key)}", "sk": "#DELIVERY"})
+            marker = self._get(_delivery_key(record.dedupe_key))
             if exc.failed_first and marker is not None:
                 raise DuplicateDelivery(marker.get("ticket_id"), marker.get("message_id")) from exc
             raise StoreUnavailable("the ticket changed while the delivery was recorded") from exc

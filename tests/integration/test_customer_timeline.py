@@ -171,6 +171,47 @@ def test_a_connect_call_from_a_number_two_customers_hold_is_not_attached(pipelin
     assert any(c["reference"] == "11111111-0000-4000-8000-000000000005" for c in waiting)
 
 
+# ---------- phone numbers from the shop ----------
+def test_a_call_from_a_number_the_shop_sent_lands_on_that_buyers_timeline(pipeline, agent):
+    assert pipeline.post_sample("shopify_orders_create")["status"] == 202  # customer.phone +31600000021
+    assert pipeline.post_sample("woocommerce_order_updated")["status"] == 202  # billing.phone 06 0000 0022
+    pipeline.drain()
+    anna, sanne = customer_key("email", "anna.jansen@example.nl"), customer_key("email", "sanne.bakker@example.nl")
+
+    for written, buyer in (("06 0000 0021", anna), ("+31 6 0000 0022", sanne)):
+        logged = pipeline.call_operator_api("POST", "/api/calls", agent, call(phone=written, outcome="resolved"))
+        assert (logged["body"]["matched"], logged["body"]["customer_id"]) == (True, buyer), logged
+        kinds = [e["kind"] for e in timeline(pipeline, agent, buyer)["events"]]
+        assert "call" in kinds and any(kind.startswith(("order_", "refund_")) for kind in kinds)
+
+    chat = load_event("connect_events/chat_connected_to_agent.json")
+    chat["detail"] |= {"contactId": "11111111-0000-4000-8000-000000000022"}
+    chat["detail"]["customerEndpoint"] = {"type": "TELEPHONE_NUMBER", "address": "+31600000022"}
+    assert pipeline.stack.functions["ConnectEventsFunction"].invoke(chat) == {"result": "recorded"}
+    assert [e["kind"] for e in timeline(pipeline, agent, sanne)["events"]].count("chat") == 1
+
+
+def test_a_number_the_shop_sent_for_two_buyers_leaves_their_calls_unmatched(pipeline, agent):
+    sample = load_event("receive_webhook/shopify_orders_create.json")
+    for email, event_id in (("kees@example.nl", "shared-phone-1"), ("lot@example.nl", "shared-phone-2")):
+        order = json.loads(sample["body"])
+        order |= {"email": email, "customer": {"email": email}, "billing_address": {"phone": "+31 6 0000 0023"}}
+        headers = {k: v for k, v in sample["headers"].items() if k.lower() != "x-shopify-hmac-sha256"}
+        response = pipeline.post_webhook(
+            "shopify", json.dumps(order).encode(), headers | {"X-Shopify-Event-Id": event_id}
+        )
+        assert response["status"] == 202, response
+    pipeline.drain()
+
+    logged = pipeline.call_operator_api("POST", "/api/calls", agent, call(phone="0600000023"))["body"]
+    assert not logged["matched"] and logged["customer_id"] is None
+    waiting = pipeline.call_operator_api("GET", "/api/calls/unmatched", agent)["body"]
+    (flagged,) = [c for c in waiting if c["id"] == logged["call_id"]]
+    assert sorted(flagged["candidates"]) == sorted(
+        customer_key("email", e) for e in ("kees@example.nl", "lot@example.nl")
+    )
+
+
 # ---------- imports ----------
 def test_an_import_run_twice_creates_no_duplicates_and_reports_bad_rows_by_line(pipeline, tmp_path, capsys):
     export = tmp_path / "zendesk_tickets.json"

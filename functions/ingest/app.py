@@ -11,11 +11,13 @@ from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.envelopes import IngestWork
 from supportpilot.ingest import Ingestor
 from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
+from supportpilot.phone import DEFAULT_COUNTRY_CODE
 
 
 class Settings(TableSettings):
     classify_queue_url: str
     support_address: str
+    phone_country_code: str = DEFAULT_COUNTRY_CODE
 
 
 settings = Settings.from_environment()
@@ -26,6 +28,7 @@ ingestor = Ingestor(
     S3BlobStore(boto3.client("s3")),
     SqsWorkQueue(boto3.client("sqs"), settings.classify_queue_url),
     settings.support_address,
+    country_code=settings.phone_country_code,
 )
 
 

@@ -29,16 +29,19 @@ from supportpilot.models import (
     can_transition,
     utc_now,
 )
+from supportpilot.phone import DEFAULT_COUNTRY_CODE, normalise_phone
 from supportpilot.ports import (
     BlobStore,
     DeliveryRecord,
     DuplicateDelivery,
+    PhoneContactPoint,
     QuarantinedMail,
     TicketNotFound,
     TicketStore,
     WorkQueue,
 )
 from supportpilot.webhooks import WebhookEnvelope, get_source
+from supportpilot.webhooks.sources import ShopContact
 
 logger = Logger(child=True)
 
@@ -64,12 +67,15 @@ class Ingestor:
         classify_queue: WorkQueue,
         support_address: str,
         max_attachment_bytes: int = 25 * 1024 * 1024,
+        country_code: str = DEFAULT_COUNTRY_CODE,
     ):
+        """`country_code`: given to national phone numbers the shop sends (`phone.normalise_phone`)."""
         self._store = store
         self._blobs = blobs
         self._deliveries = DeliveryCommitter(store, classify_queue)
         self._support_address = support_address
         self._max_attachment_bytes = max_attachment_bytes
+        self._country_code = country_code
 
     def ingest(self, work: IngestWork) -> IngestOutcome:
         if isinstance(work, MailWork):
@@ -207,7 +213,11 @@ class Ingestor:
         if source is None:
             raise ValueError(f"no webhook source named {envelope.source!r}")
         normalised = source.normalise(envelope)
-        record = DeliveryRecord(dedupe_key=envelope.dedupe_key, timeline_events=normalised.timeline_events)
+        record = DeliveryRecord(
+            dedupe_key=envelope.dedupe_key,
+            timeline_events=normalised.timeline_events,
+            phone_contact_points=self._phone_contact_points(normalised.shop_contact),
+        )
         if normalised.ticket is not None:
             opening = normalised.ticket
             now = utc_now()
@@ -242,6 +252,14 @@ class Ingestor:
                 )
             ]
         return self._commit(record, "ticket_opened" if record.ticket else "timeline_recorded")
+
+    def _phone_contact_points(self, contact: ShopContact | None) -> list[PhoneContactPoint]:
+        """The shop's numbers of the customer, so that a later call from one lands on their timeline. A number
+        that another customer holds as well becomes ambiguous for calls: a person decides, nobody guesses."""
+        if contact is None:
+            return []
+        phones = (normalise_phone(written, self._country_code) for written in contact.phones)
+        return [PhoneContactPoint(customer=contact.customer, phone=phone) for phone in dict.fromkeys(phones) if phone]
 
     def _commit(self, record: DeliveryRecord, result: str) -> IngestOutcome:
         return self._deliveries.commit(record, result)

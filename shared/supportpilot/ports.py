@@ -4,7 +4,14 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from supportpilot.models import AuditEntry, Message, Ticket, TicketStatus, TimelineEvent, TriageResult
+from supportpilot.models import AuditEntry, CustomerIdentity, Message, Ticket, TicketStatus, TimelineEvent, TriageResult
+
+
+class PhoneContactPoint(BaseModel):
+    """A phone number (E.164) that reaches the customer, as calls are matched by (`timeline/customers.py`)."""
+
+    customer: CustomerIdentity
+    phone: str
 
 
 class DeliveryRecord(BaseModel):
@@ -17,6 +24,7 @@ class DeliveryRecord(BaseModel):
     thread_ids: list[str] = Field(default_factory=list)
     timeline_events: list[TimelineEvent] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
+    phone_contact_points: list[PhoneContactPoint] = Field(default_factory=list)
 
 
 class QuarantinedMail(BaseModel):

@@ -171,6 +171,47 @@ def test_a_connect_call_from_a_number_two_customers_hold_is_not_attached(pipelin
     assert any(c["reference"] == "11111111-0000-4000-8000-000000000005" for c in waiting)
 
 
+# ---------- phone numbers from the shop ----------
+def test_a_call_from_a_number_the_shop_sent_lands_on_that_buyers_timeline(pipeline, agent):
+    assert pipeline.post_sample("shopify_orders_create")["status"] == 202  # customer.phone +31600000021
+    assert pipeline.post_sample("woocommerce_order_updated")["status"] == 202  # billing.phone 06 0000 0022
+    pipeline.drain()
+    anna, sanne = customer_key("email", "anna.jansen@example.nl"), customer_key("email", "sanne.bakker@example.nl")
+
+    for written, buyer in (("06 0000 0021", anna), ("+31 6 0000 0022", sanne)):
+        logged = pipeline.call_operator_api("POST", "/api/calls", agent, call(phone=written, outcome="resolved"))
+        assert (logged["body"]["matched"], logged["body"]["customer_id"]) == (True, buyer), logged
+        kinds = [e["kind"] for e in timeline(pipeline, agent, buyer)["events"]]
+        assert "call" in kinds and any(kind.startswith(("order_", "refund_")) for kind in kinds)
+
+    chat = load_event("connect_events/chat_connected_to_agent.json")
+    chat["detail"] |= {"contactId": "11111111-0000-4000-8000-000000000022"}
+    chat["detail"]["customerEndpoint"] = {"type": "TELEPHONE_NUMBER", "address": "+31600000022"}
+    assert pipeline.stack.functions["ConnectEventsFunction"].invoke(chat) == {"result": "recorded"}
+    assert [e["kind"] for e in timeline(pipeline, agent, sanne)["events"]].count("chat") == 1
+
+
+def test_a_number_the_shop_sent_for_two_buyers_leaves_their_calls_unmatched(pipeline, agent):
+    sample = load_event("receive_webhook/shopify_orders_create.json")
+    for email, event_id in (("kees@example.nl", "shared-phone-1"), ("lot@example.nl", "shared-phone-2")):
+        order = json.loads(sample["body"])
+        order |= {"email": email, "customer": {"email": email}, "billing_address": {"phone": "+31 6 0000 0023"}}
+        headers = {k: v for k, v in sample["headers"].items() if k.lower() != "x-shopify-hmac-sha256"}
+        response = pipeline.post_webhook(
+            "shopify", json.dumps(order).encode(), headers | {"X-Shopify-Event-Id": event_id}
+        )
+        assert response["status"] == 202, response
+    pipeline.drain()
+
+    logged = pipeline.call_operator_api("POST", "/api/calls", agent, call(phone="0600000023"))["body"]
+    assert not logged["matched"] and logged["customer_id"] is None
+    waiting = pipeline.call_operator_api("GET", "/api/calls/unmatched", agent)["body"]
+    (flagged,) = [c for c in waiting if c["id"] == logged["call_id"]]
+    assert sorted(flagged["candidates"]) == sorted(
+        customer_key("email", e) for e in ("kees@example.nl", "lot@example.nl")
+    )
+
+
 # ---------- imports ----------
 def test_an_import_run_twice_creates_no_duplicates_and_reports_bad_rows_by_line(pipeline, tmp_path, capsys):
     export = tmp_path / "zendesk_tickets.json"
@@ -197,6 +238,53 @@ def test_an_import_run_twice_creates_no_duplicates_and_reports_bad_rows_by_line(
     store = DynamoTimelineStore(boto3.client("dynamodb"), pipeline.stack.physical_id("DeskTable"), 730)
     imported = store.imported_label(refund.id)
     assert imported is not None and (imported.origin, imported.verified) == ("imported", False)
+
+
+def ticket_partition(pipeline, ticket_id: str) -> list[dict]:
+    """Every stored item of the ticket as DynamoDB holds it: messages, labels, audit, the ticket."""
+    response = boto3.client("dynamodb").query(
+        TableName=pipeline.stack.physical_id("DeskTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"TICKET#{ticket_id}"}},
+    )
+    return response["Items"]
+
+
+def test_a_re_import_keeps_an_operators_correction_and_imports_only_the_new_rows(pipeline, agent, tmp_path, capsys):
+    header = "ticket_id,created_at,email,phone,name,subject,body,category,tags,status\n"
+    rows = [
+        "R-1,2024-07-01T10:00:00Z,rosa@example.nl,,,Lamp kapot,De lamp doet het niet meer.,Defect,,closed\n",
+        "R-2,2024-07-02T10:00:00Z,rosa@example.nl,,,Factuur,Ik zie een verkeerd bedrag.,billing_error,,closed\n",
+    ]
+    export = tmp_path / "history.csv"
+    export.write_text(header + "".join(rows))
+    assert run_import(pipeline, "csv", export) == 0
+    assert json.loads(capsys.readouterr().out)["imported"] == 2
+    lamp = next(
+        t
+        for t in pipeline.store.tickets_of_customer(customer_key("email", "rosa@example.nl"))
+        if t.subject == "Lamp kapot"
+    )
+    corrected = pipeline.call_operator_api(
+        "POST", f"/api/tickets/{lamp.id}/labels", agent, {"category": "product_defect"}
+    )
+    assert corrected["status"] == 200, corrected
+    as_the_operator_left_it = ticket_partition(pipeline, lamp.id)
+
+    export.write_text(
+        header
+        + "".join(rows)
+        + "R-3,2024-07-03T10:00:00Z,rosa@example.nl,,,Levering,Waar blijft mijn pakket?,shipping,,open\n"
+    )
+    assert run_import(pipeline, "csv", export) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])  # after the metrics the correction printed
+    assert (summary["imported"], summary["duplicates"], summary["rejected"]) == (1, 2, 0)
+    assert ticket_partition(pipeline, lamp.id) == as_the_operator_left_it
+    detail = pipeline.call_operator_api("GET", f"/api/tickets/{lamp.id}", agent)["body"]
+    assert detail["ticket"]["triage"]["category"] == "product_defect"
+    assert [label["category"] for label in detail["labels"]] == ["product_defect"]
+    subjects = sorted(t.subject for t in pipeline.store.tickets_of_customer(customer_key("email", "rosa@example.nl")))
+    assert subjects == ["Factuur", "Lamp kapot", "Levering"]
 
 
 def test_an_import_resumes_after_its_checkpoint(pipeline, tmp_path, capsys):

@@ -28,6 +28,7 @@ from supportpilot.ids import new_ulid
 from supportpilot.models import (
     OPEN_STATUSES,
     AuditEntry,
+    CustomerIdentity,
     Message,
     Ticket,
     TicketStatus,
@@ -38,6 +39,7 @@ from supportpilot.models import (
 from supportpilot.ports import (
     DeliveryRecord,
     DuplicateDelivery,
+    PhoneContactPoint,
     QuarantinedMail,
     StoreUnavailable,
     TicketChanged,
@@ -93,6 +95,10 @@ def serialise(item: dict[str, Any]) -> dict[str, Any]:
 
 def deserialise(item: dict[str, Any]) -> dict[str, Any]:
     return _from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def _delivery_key(dedupe_key: str) -> dict[str, str]:
+    return {"pk": f"DELIVERY#{key_hash(dedupe_key)}", "sk": "#DELIVERY"}
 
 
 def ticket_key(ticket_id: str) -> dict[str, Any]:
@@ -152,12 +158,45 @@ class DynamoTicketStore:
             **event.model_dump(mode="json"),
         }
 
+    def _identity_item(self, customer: CustomerIdentity, now: datetime) -> dict[str, Any]:
+        return {
+            "pk": f"CUSTOMER#{customer.id}",
+            "sk": "#IDENTITY",
+            "kind": "customer_identity",
+            "expires_at": self._expires_at(now, "timeline_events"),
+            **customer.model_dump(mode="json"),
+        }
+
+    def _phone_item(self, customer_id: str, phone: str, now: datetime) -> dict[str, Any]:
+        return {
+            "pk": f"CUSTOMER#{customer_id}",
+            "sk": f"PHONE#{key_hash(phone)}",
+            "gsi2pk": f"PHONE#{key_hash(phone)}",
+            "gsi2sk": f"CUSTOMER#{customer_id}",
+            "kind": "phone_contact_point",
+            "customer_id": customer_id,
+            "expires_at": self._expires_at(now, "timeline_events"),
+        }
+
+    def _contact_point_items(self, points: list[PhoneContactPoint], now: datetime) -> list[dict[str, Any]]:
+        """Identity and number items, each once (a transaction takes one operation per item)."""
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        for point in points:
+            for item in (
+                self._identity_item(point.customer, now),
+                self._phone_item(point.customer.id, point.phone, now),
+            ):
+                items[(item["pk"], item["sk"])] = item
+        return list(items.values())
+
     # ---------- writes ----------
+    def delivery_recorded(self, dedupe_key: str) -> bool:
+        return self._get(_delivery_key(dedupe_key)) is not None
+
     def record_delivery(self, record: DeliveryRecord) -> None:
         now = utc_now()
         marker = {
-            "pk": f"DELIVERY#{key_hash(record.dedupe_key)}",
-            "sk": "#DELIVERY",
+            **_delivery_key(record.dedupe_key),
             "kind": "delivery",
             "received_at": now.isoformat(),
             "ticket_id": record.ticket.id if record.ticket else None,
@@ -191,10 +230,11 @@ class DynamoTicketStore:
         writes.extend({"Put": {"Item": self._event_item(event)}} for event in record.timeline_events)
         if ticket is not None:
             writes.extend({"Put": {"Item": self._audit_item(ticket.id, entry)}} for entry in record.audit)
+        writes.extend({"Put": {"Item": item}} for item in self._contact_point_items(record.phone_contact_points, now))
         try:
             self._transact(writes)
         except ConditionFailed as exc:
-            marker = self._get({"pk": f"DELIVERY#{key_hash(record.dedupe_key)}", "sk": "#DELIVERY"})
+            marker = self._get(_delivery_key(record.dedupe_key))
             if exc.failed_first and marker is not None:
                 raise DuplicateDelivery(marker.get("ticket_id"), marker.get("message_id")) from exc
             raise StoreUnavailable("the ticket changed while the delivery was recorded") from exc

@@ -43,27 +43,9 @@ class DynamoTimelineStore(DynamoTicketStore):
 
     def link(self, customer: CustomerIdentity, phone: str | None) -> None:
         now = utc_now()
-        items: list[dict[str, Any]] = [
-            {
-                "pk": f"CUSTOMER#{customer.id}",
-                "sk": "#IDENTITY",
-                "kind": "customer_identity",
-                "expires_at": self._expires_at(now, "timeline_events"),
-                **customer.model_dump(mode="json"),
-            }
-        ]
+        items = [self._identity_item(customer, now)]
         if phone is not None:
-            items.append(
-                {
-                    "pk": f"CUSTOMER#{customer.id}",
-                    "sk": f"PHONE#{key_hash(phone)}",
-                    "gsi2pk": f"PHONE#{key_hash(phone)}",
-                    "gsi2sk": f"CUSTOMER#{customer.id}",
-                    "kind": "phone_contact_point",
-                    "customer_id": customer.id,
-                    "expires_at": self._expires_at(now, "timeline_events"),
-                }
-            )
+            items.append(self._phone_item(customer.id, phone, now))
         self._put_all(items)
 
     # ---------- unmatched contacts ----------

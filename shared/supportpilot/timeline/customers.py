@@ -2,7 +2,8 @@
 
 A mail address is an identity of its own (`identity.email_customer`). A phone number is a contact
 point: it names whichever customers it was seen with (an operator logging a call for a known
-customer, an imported ticket with both address and number). A number held by two customers is
+customer, an imported ticket with both address and number, an order the shop sent with the buyer's
+address and number). A number held by two customers is
 ambiguous: nothing is attached to either until a person decides.
 """
 

@@ -1,12 +1,16 @@
 """Import of another helpdesk's history onto the customers' timelines, and its training export.
 
-Every record is one transaction behind a delivery marker keyed `import:<source>:<source ticket id>`,
-and its ticket and message ids derive from the same key (`stable_ulid`): a second run, or a run
-resumed after a crash, writes nothing twice. Customers are matched like callers (address, else
-phone number; a number several customers hold rejects the row). Imported tickets are history: closed
-unless the old helpdesk had them open (then `waiting_on_human` in the `unassigned` queue), never
-routed or escalated. Their category is an imported label, not human-verified, until a person
-confirms it in the label review. Nothing of a row's content is ever logged or put in an error.
+Every record is committed by one transaction behind a delivery marker keyed
+`import:<source>:<source ticket id>`, and its ticket and message ids derive from the same key
+(`stable_ulid`). Messages and the imported label are written just before that transaction (a ticket
+may have more messages than a transaction takes), so a run resumed after a crash completes them. A
+record whose marker exists is counted as already imported before anything is written: a second run
+leaves what people changed since (a corrected label) and what an erasure removed as it is.
+Customers are matched like callers (address, else phone number; a number several customers hold
+rejects the row). Imported tickets are history: closed unless the old helpdesk had them open (then
+`waiting_on_human` in the `unassigned` queue), never routed or escalated. Their category is an
+imported label, not human-verified, until a person confirms it in the label review. Nothing of a
+row's content is ever logged or put in an error.
 """
 
 import re
@@ -49,6 +53,7 @@ Progress = Callable[[str], None]
 
 
 class ImportSink(Protocol):
+    def delivery_recorded(self, dedupe_key: str) -> bool: ...
     def record_delivery(self, record: DeliveryRecord) -> None: ...
     def put_messages(self, messages: list[Message]) -> None: ...
     def put_imported_label(self, label: ImportedLabel) -> None: ...
@@ -166,6 +171,12 @@ class Importer:
         self._progress(f"line {line}: skipped: {reason}")
 
     def _import(self, checkpoint: Checkpoint, line: int, imported: ImportedTicket) -> None:
+        key = f"import:{self._source}:{imported.source_id}"
+        # Checked before anything is written: a re-run must not rewrite what a person corrected since,
+        # nor bring back the messages, label or identity of a customer erased since.
+        if self._sink.delivery_recorded(key):
+            checkpoint.duplicates += 1
+            return None
         phone = normalise_phone(imported.phone, self._country_code) if imported.phone else None
         if imported.phone and phone is None and not imported.email:
             return self._reject(checkpoint, line, "phone: not a phone number")
@@ -175,7 +186,6 @@ class Importer:
         if match.customer is None:
             column = "email: not a mail address" if imported.email else "email and phone: both empty"
             return self._reject(checkpoint, line, column)
-        key = f"import:{self._source}:{imported.source_id}"
         ticket_id = stable_ulid(_ms(imported.created_at), key)
         messages = [
             Message(

@@ -30,6 +30,7 @@ from supportpilot.webhooks.signatures import verify_form, verify_shopify, verify
 MAX_FORM_MESSAGE_CHARS = 20_000
 _FORM_FIELD_LIMITS = {"name": 200, "subject": 500, "order_number": 64}
 _MAX_EMAIL_CHARS = 320
+_MAX_PHONE_CHARS = 40
 _MAX_TEXT_CHARS = 500
 _MAX_LIST_ITEMS = 100
 
@@ -98,9 +99,17 @@ class TicketOpening(BaseModel):
     reference: str | None = None
 
 
+class ShopContact(BaseModel):
+    """Phone numbers a shop gave for the customer, as written (the ingest stage normalises them)."""
+
+    customer: CustomerIdentity
+    phones: list[str]
+
+
 class Normalised(BaseModel):
     timeline_events: list[TimelineEvent] = Field(default_factory=list)
     ticket: TicketOpening | None = None
+    shop_contact: ShopContact | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +338,11 @@ def _first_email_customer(*candidates: object) -> CustomerIdentity | None:
     return None
 
 
+def _shop_contact(customer: CustomerIdentity | None, *phones: object) -> ShopContact | None:
+    written = list(dict.fromkeys(phone for value in phones if (phone := _text(value, _MAX_PHONE_CHARS))))
+    return ShopContact(customer=customer, phones=written) if customer is not None and written else None
+
+
 def _handle_customer(handle: str) -> CustomerIdentity:
     return CustomerIdentity(id=customer_key("handle", handle), kind="handle", value=handle)
 
@@ -432,9 +446,10 @@ def _shopify_order(envelope: WebhookEnvelope, kind: str) -> Normalised:
         "line_items": _shopify_line_items(order.get("line_items")),
         "tracking": [tracking for tracking in map(_shopify_tracking, _objects(order.get("fulfillments"))) if tracking],
     }
+    customer = _shopify_customer(order)
     events = _timeline_events(
         envelope,
-        _shopify_customer(order),
+        customer,
         kind,
         occurred_at,
         reference=details["order_name"] or details["order_id"],
@@ -442,7 +457,13 @@ def _shopify_order(envelope: WebhookEnvelope, kind: str) -> Normalised:
         currency=_currency(order.get("currency")),
         details=details,
     )
-    return Normalised(timeline_events=events)
+    phones = [
+        order.get("phone"),
+        _object(order.get("customer")).get("phone"),
+        _object(order.get("billing_address")).get("phone"),
+        _object(order.get("shipping_address")).get("phone"),
+    ]
+    return Normalised(timeline_events=events, shop_contact=_shop_contact(customer, *phones))
 
 
 def _shopify_fulfillment(envelope: WebhookEnvelope, kind: str) -> Normalised:
@@ -591,13 +612,16 @@ def _woocommerce_order_details(order: dict[str, Any]) -> dict[str, Any]:
 
 def _normalise_woocommerce(envelope: WebhookEnvelope) -> Normalised:
     payload = envelope.payload
-    customer = _first_email_customer(_object(payload.get("billing")).get("email"), payload.get("email"))
+    billing = _object(payload.get("billing"))
+    customer = _first_email_customer(billing.get("email"), payload.get("email"))
+    contact = _shop_contact(customer, billing.get("phone"))
     occurred_at = _occurred_at(envelope, payload.get("date_modified_gmt"))
     topic = envelope.topic
     if topic not in ("order.created", "order.updated"):
         details = {"resource_id": _id_text(payload.get("id"))}
         kind = topic.replace(".", "_")
-        return Normalised(timeline_events=_timeline_events(envelope, customer, kind, occurred_at, details=details))
+        events = _timeline_events(envelope, customer, kind, occurred_at, details=details)
+        return Normalised(timeline_events=events, shop_contact=contact)
     details = _woocommerce_order_details(payload)
     if topic == "order.updated" and details["status"] == "refunded":
         kind = "refund_created"
@@ -615,7 +639,7 @@ def _normalise_woocommerce(envelope: WebhookEnvelope) -> Normalised:
         currency=_currency(payload.get("currency")),
         details=details,
     )
-    return Normalised(timeline_events=events)
+    return Normalised(timeline_events=events, shop_contact=contact)
 
 
 # --- Stripe -------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from supportpilot.identity import customer_key
 from supportpilot.webhooks import (
     SOURCES,
+    Normalised,
     Ping,
     WebhookEnvelope,
     WebhookRejected,
@@ -184,7 +185,24 @@ def test_shopify_order_without_email_and_unknown_topics_produce_nothing():
     anonymous = {k: v for k, v in envelope.payload.items() if k not in ("email", "customer")}
     assert SOURCES["shopify"].normalise(envelope.model_copy(update={"payload": anonymous})).timeline_events == []
     unknown = envelope.model_copy(update={"topic": "app/uninstalled"})
-    assert SOURCES["shopify"].normalise(unknown).model_dump() == {"timeline_events": [], "ticket": None}
+    assert SOURCES["shopify"].normalise(unknown) == Normalised()
+
+
+def test_shopify_order_phone_numbers_go_with_the_buyer_as_written_once_each():
+    envelope = _envelope("shopify_orders_create.json")
+    assert SOURCES["shopify"].normalise(envelope).shop_contact.phones == ["+31600000021"]  # customer.phone
+    payload = envelope.payload | {
+        "phone": "06 0000 0024",
+        "billing_address": {"phone": "+31600000021"},
+        "shipping_address": {"phone": "(020) 555 0100"},
+    }
+    contact = SOURCES["shopify"].normalise(envelope.model_copy(update={"payload": payload})).shop_contact
+    assert contact.customer.id == _email_id("anna.jansen@example.nl")
+    assert contact.phones == ["06 0000 0024", "+31600000021", "(020) 555 0100"]
+    anonymous = {k: v for k, v in payload.items() if k not in ("email", "customer")}
+    assert SOURCES["shopify"].normalise(envelope.model_copy(update={"payload": anonymous})).shop_contact is None
+    without = envelope.payload | {"customer": {"email": "anna.jansen@example.nl", "phone": None}}
+    assert SOURCES["shopify"].normalise(envelope.model_copy(update={"payload": without})).shop_contact is None
 
 
 def test_shopify_dedupe_key_falls_back_to_webhook_id_and_requires_one():
@@ -219,6 +237,14 @@ def test_woocommerce_refunded_order_becomes_refund_created():
     assert event.occurred_at == datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
     assert event.details["refunds"] == [{"id": "1210", "reason": "Item arrived damaged", "amount": "-49.95"}]
     assert event.details["line_items"][0]["price"] == "49.95"  # a JSON number in the payload, a string here
+
+
+def test_woocommerce_billing_phone_goes_with_the_buyer():
+    envelope = _envelope("woocommerce_order_updated.json")
+    contact = SOURCES["woocommerce"].normalise(envelope).shop_contact
+    assert (contact.customer.id, contact.phones) == (_email_id("sanne.bakker@example.nl"), ["06 0000 0022"])
+    blank = envelope.payload | {"billing": envelope.payload["billing"] | {"phone": ""}}
+    assert SOURCES["woocommerce"].normalise(envelope.model_copy(update={"payload": blank})).shop_contact is None
 
 
 def test_woocommerce_order_created_and_updated():
@@ -347,7 +373,7 @@ def test_stripe_other_types_and_emails():
     assert event.customer_id == _email_id("lisa.peeters@example.com")
     assert normalised.ticket is None
     unknown = envelope.model_copy(update={"topic": "customer.created"})
-    assert SOURCES["stripe"].normalise(unknown).model_dump() == {"timeline_events": [], "ticket": None}
+    assert SOURCES["stripe"].normalise(unknown) == Normalised()
 
 
 def test_stripe_dispute_missing_amount_is_rejected_by_name():

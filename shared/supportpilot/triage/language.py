@@ -85,8 +85,11 @@ def detect_language(text: str) -> tuple[str, float]:
         for lang, pattern in _CHAR_HINTS.items():
             if pattern.search(lowered):
                 scores[lang] += _CHAR_HINT_WEIGHT
-    # Highest score first; ties go to the supported languages (the benefit of the doubt).
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], _PRIORITY[item[0]]))
+    # Highest score first; ties go to the supported languages (the benefit of the doubt). Rounded: weights
+    # such as 1/3 summed in another order (set order follows the process's hash seed) must still tie.
+    ranked = sorted(
+        ((lang, round(score, 9)) for lang, score in scores.items()), key=lambda item: (-item[1], _PRIORITY[item[0]])
+    )
     (best, best_score), (_, second_score) = ranked[0], ranked[1]
     if best_score < _MIN_SCORE:
         return UNDETERMINED_LANGUAGE, 0.0

@@ -1,5 +1,9 @@
 """Stopword language detector."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from supportpilot.triage.language import detect_language
@@ -44,3 +48,16 @@ def test_gendered_pronouns_do_not_shift_the_result() -> None:
             f"Waar is {b} bestelling, {b} wacht al lang"
         )
     assert detect_language("he says his order is late") == detect_language("she says her order is late")
+
+
+def test_a_tie_goes_to_the_supported_language_whatever_the_hash_seed() -> None:
+    # Italian and Dutch weigh exactly the same here, but summed in set order their floats differed by one ulp.
+    text = "al could mijn for buongiorno oder meinen buongiorno ni"
+    code = f"from supportpilot.triage.language import detect_language; print(detect_language({text!r})[0])"
+
+    seeds = [{**os.environ, "PYTHONHASHSEED": str(seed)} for seed in range(8)]
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True) for env in seeds]
+
+    answers = {run.stdout.decode().strip() for run in runs}
+
+    assert answers == {"nl"}

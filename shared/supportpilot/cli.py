@@ -47,13 +47,24 @@ def _train(args: argparse.Namespace) -> int:
         options = {
             key: getattr(args, key) for key in ("name", "holdout", "seed", "c") if getattr(args, key) is not None
         }
-        model = train_model(examples, refit=args.refit, progress=_progress("train"), **options)
+        encoder = _sentence_encoder() if args.encoder else None
+        model = train_model(examples, refit=args.refit, encoder=encoder, progress=_progress("train"), **options)
         out = write_model(model, args.out)
     except TrainingError as error:
         return _fail("train", error)
     _progress("train")(f"wrote {out}")
     print(json.dumps({"model": str(out), "version": model.meta["version"], **model.meta["metrics"]}, indent=2))
     return 0
+
+
+def _sentence_encoder():
+    from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
+    from supportpilot.triage.training import TrainingError
+
+    try:
+        return SentenceEncoder(default_encoder_dir())
+    except FileNotFoundError as error:
+        raise TrainingError(str(error)) from None
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -226,6 +237,12 @@ def _add_triage_commands(commands) -> None:
     train.add_argument("--c", type=float, help="inverse regularisation strength of the classifier (20)")
     train.add_argument(
         "--refit", action="store_true", help="after measuring on the holdout, fit the exported model on all rows"
+    )
+    train.add_argument(
+        "--encoder",
+        action="store_true",
+        help="add the sentence encoder's embedding as a feature block (more accurate, ~10 ms a message; "
+        "`make encoder` fetches it, and the model needs it wherever it is served)",
     )
     train.set_defaults(run=_train)
 

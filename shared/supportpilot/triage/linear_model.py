@@ -4,7 +4,9 @@ The model is trained with scikit-learn (see `training.py`) and exported to a dir
 
 - `model.json`: name, version, labels, novelty threshold, feature configuration, training counts, metrics;
 - `weights.bin`: little-endian arrays, in this order: feature index (uint32, ascending), idf (float32)
-  per feature, then one float32 weight per (feature, label), row-major.
+  per feature, then one float32 weight per (feature, label), row-major;
+- `encoder_weights.bin` (models trained with a sentence encoder only): one float32 weight per (encoder
+  dimension, label), row-major, little-endian.
 
 Features: names, titles, pronouns and gendered relatives become placeholders (`neutral.py`), the text is
 normalised (`normalise`), split into word tokens, and each block of n-grams
@@ -12,6 +14,10 @@ normalised (`normalise`), split into word tokens, and each block of n-grams
 fixed number of buckets. Per block: sublinear TF times idf, L2-normalised; only buckets kept at
 training time count. Scores are the dot product with the weights plus the intercept, and the
 probabilities their softmax, exactly as scikit-learn's LogisticRegression computes them.
+
+A model trained with a sentence encoder (`sentence_encoder.py`, model.json `encoder`) has one more block:
+the encoder's L2-normalised embedding of the tokens joined by spaces (so it sees the same neutral
+placeholders), dotted with its weights in numpy. Only such a model imports numpy.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from functools import lru_cache
 from itertools import chain, repeat
 from operator import add, itemgetter, mul
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from supportpilot.mail.text import split_reply
 from supportpilot.models import TriageResult
@@ -46,6 +52,7 @@ from supportpilot.triage.neutral import NEUTRAL_TOKENS, neutralise_names
 
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.bin"
+ENCODER_WEIGHTS_FILE = "encoder_weights.bin"
 FORMAT = "supportpilot-linear/1"
 # Raised whenever `tokenise` changes what a text turns into; the first part of a trained model's version.
 # 2: names, titles, pronouns and gendered relatives as placeholders (triage/neutral.py).
@@ -252,6 +259,8 @@ class LinearModel:
     coef: array  # float32, row-major (feature, label)
     intercept: list[float]
     threshold: float
+    encoder_coef: array | None = None  # float32, row-major (encoder dimension, label)
+    encoder: Encoder | None = None  # given, or loaded from `sentence_encoder.encoder_for(meta["encoder"])`
 
     def __post_init__(self) -> None:
         self.novelty = self.meta.get("novelty", {}).get("score", MAX_PROBABILITY)
@@ -267,19 +276,24 @@ class LinearModel:
         self._row_terms: dict[int, tuple[complex, ...]] = {}
         self._no_sums = _paired([0.0] * (len(self.labels) + 1))
         self._token_cache: list[dict[str, TokenEntry]] = [{} for _ in self.blocks]
+        self._encoder_block = None if self.encoder_coef is None else EncoderBlock(self)
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> LinearModel:
-        """Read an exported model; ValueError when the files are not a model of this format."""
+    def load(cls, model_dir: str | Path, encoder: Encoder | None = None) -> LinearModel:
+        """Read an exported model; ValueError when the files are not a model of this format, or when it needs a
+        sentence encoder that is not there."""
         directory = Path(model_dir)
         meta = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
+        encoder_data = (directory / ENCODER_WEIGHTS_FILE).read_bytes() if "encoder" in meta else None
         try:
-            return cls._from_files(meta, (directory / WEIGHTS_FILE).read_bytes())
+            return cls._from_files(meta, (directory / WEIGHTS_FILE).read_bytes(), encoder_data, encoder)
         except (AttributeError, KeyError, TypeError) as error:
             raise ValueError(f"malformed {MODEL_FILE} in {directory}: {type(error).__name__} {error}") from None
 
     @classmethod
-    def _from_files(cls, meta: dict[str, Any], data: bytes) -> LinearModel:
+    def _from_files(
+        cls, meta: dict[str, Any], data: bytes, encoder_data: bytes | None = None, encoder: Encoder | None = None
+    ) -> LinearModel:
         if meta.get("format") != FORMAT:
             raise ValueError(f"unsupported triage model format: {meta.get('format')!r} (expected {FORMAT!r})")
         labels = list(meta["labels"])
@@ -288,6 +302,12 @@ class LinearModel:
         if len(data) != expected:
             raise ValueError(f"{WEIGHTS_FILE} holds {len(data)} bytes, expected {expected}")
         idf_start, coef_start = 4 * n_features, 8 * n_features
+        encoder_coef = None
+        if encoder_data is not None:
+            expected = 4 * int(meta["encoder"]["dimensions"]) * len(labels)
+            if len(encoder_data) != expected:
+                raise ValueError(f"{ENCODER_WEIGHTS_FILE} holds {len(encoder_data)} bytes, expected {expected}")
+            encoder_coef = _from_little_endian("f", encoder_data)
         return cls(
             meta=meta,
             labels=labels,
@@ -297,6 +317,8 @@ class LinearModel:
             coef=_from_little_endian("f", data[coef_start:]),
             intercept=[float(value) for value in meta["intercept"]],
             threshold=float(meta["threshold"]),
+            encoder_coef=encoder_coef,
+            encoder=encoder,
         )
 
     def save(self, model_dir: str | Path) -> None:
@@ -314,6 +336,8 @@ class LinearModel:
         (directory / WEIGHTS_FILE).write_bytes(
             _little_endian(self.features) + _little_endian(self.idf) + _little_endian(self.coef)
         )
+        if self.encoder_coef is not None:
+            (directory / ENCODER_WEIGHTS_FILE).write_bytes(_little_endian(self.encoder_coef))
 
     def scores(self, text: str) -> tuple[list[float], list[WordFeatures]]:
         """scikit-learn's decision_function for a raw text, and the word features behind it (for explanations)."""
@@ -325,6 +349,8 @@ class LinearModel:
             if features is not None:
                 words.append(features)
             scores = list(map(add, scores, block_scores))
+        if self._encoder_block is not None:
+            scores = list(map(add, scores, self._encoder_block.scores(tokens)))
         return scores, words
 
     def predict_proba(self, text: str) -> list[float]:
@@ -470,6 +496,39 @@ def softmax(scores: Sequence[float]) -> list[float]:
     exps = [math.exp(score - top) for score in scores]
     total = math.fsum(exps)
     return [value / total for value in exps]
+
+
+class Encoder(Protocol):
+    """A sentence encoder (`sentence_encoder.SentenceEncoder`): L2-normalised float32 rows, one per text;
+    `spec` names it in a model's model.json (`sentence_encoder.encoder_for` finds it again by that)."""
+
+    spec: dict[str, Any]
+
+    def encode(self, texts: Sequence[str]) -> Any: ...
+
+
+def encoder_text(tokens: Sequence[str]) -> str:
+    """What a sentence encoder reads: the model's own tokens, placeholders included, joined by spaces."""
+    return " ".join(tokens)
+
+
+class EncoderBlock:
+    """A model's sentence-encoder block: the embedding of `encoder_text`, dotted with the block's weights."""
+
+    def __init__(self, model: LinearModel):
+        import numpy as np
+
+        if model.encoder is None:
+            from supportpilot.triage.sentence_encoder import encoder_for
+
+            model.encoder = encoder_for(model.meta.get("encoder") or {})
+        self.encoder = model.encoder
+        coef = np.frombuffer(_little_endian(model.encoder_coef), dtype="<f4")
+        self.weights = coef.astype(np.float64).reshape(-1, len(model.labels))
+
+    def scores(self, tokens: Sequence[str]) -> list[float]:
+        vector = self.encoder.encode([encoder_text(tokens)])[0]
+        return (vector.astype(self.weights.dtype) @ self.weights).tolist()
 
 
 class TrainedTriager:

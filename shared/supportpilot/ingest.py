@@ -16,7 +16,8 @@ from supportpilot.classify import is_triaged
 from supportpilot.envelopes import ClassifyRequest, IngestWork, MailArrived, MailWork
 from supportpilot.identity import customer_key, email_customer
 from supportpilot.ids import new_ulid
-from supportpilot.mail import ParsedMail, parse_mail, plus_address_ticket, tokens_in_subject
+from supportpilot.mail.parse import ParsedMail, parse_mail
+from supportpilot.mail.threading import plus_address_ticket, tokens_in_subject
 from supportpilot.models import (
     Actor,
     Attachment,

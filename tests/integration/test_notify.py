@@ -21,7 +21,8 @@ from supportpilot.adapters.ses_mail import SesMailSender
 from supportpilot.adapters.team_channels import ChatWebhookChannel, SnsTeamChannel
 from supportpilot.envelopes import NotifyRequest
 from supportpilot.ids import new_ulid
-from supportpilot.mail import parse_mail, plus_address_ticket, tokens_in_subject
+from supportpilot.mail.parse import parse_mail
+from supportpilot.mail.threading import plus_address_ticket, tokens_in_subject
 from supportpilot.models import (
     Channel,
     CustomerIdentity,

@@ -6,7 +6,8 @@ from email.parser import BytesParser
 
 import pytest
 
-from supportpilot.mail import parse_mail, plus_address_ticket, tokens_in_subject
+from supportpilot.mail.parse import parse_mail
+from supportpilot.mail.threading import plus_address_ticket, tokens_in_subject
 from supportpilot.models import Channel, CustomerIdentity, CustomerProfile, OrderSummary, Ticket
 from supportpilot.notify import OutboundMail, compose_mail, reply_subject
 from supportpilot.notify.templates import (

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from supportpilot.mail import parse_mail
+from supportpilot.mail.parse import parse_mail
 
 HEADERS = (
     "From: Jan Voorbeeld <Jan.Voorbeeld@Example.NL>\r\n"

@@ -6,7 +6,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supportpilot.mail import ParsedMail, html_to_text, parse_mail, split_reply
+from supportpilot.mail.parse import ParsedMail, parse_mail
+from supportpilot.mail.text import html_to_text, split_reply
 
 SAMPLE_MAILS = [
     path.read_bytes() for path in sorted((Path(__file__).resolve().parents[3] / "events" / "mail").glob("*.eml"))

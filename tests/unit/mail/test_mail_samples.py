@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from supportpilot.mail import parse_mail, plus_address_ticket, tokens_in_subject
+from supportpilot.mail.parse import parse_mail
+from supportpilot.mail.threading import plus_address_ticket, tokens_in_subject
 
 SAMPLES = Path(__file__).resolve().parents[3] / "events" / "mail"
 SAMPLE_NAMES = (

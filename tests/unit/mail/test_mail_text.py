@@ -2,7 +2,7 @@
 
 import pytest
 
-from supportpilot.mail import html_to_text, split_reply
+from supportpilot.mail.text import html_to_text, split_reply
 
 # --- html_to_text --------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Finding the ticket a mail belongs to: subject tokens and plus-addresses."""
 
 from supportpilot.ids import new_ulid
-from supportpilot.mail import plus_address_ticket, ticket_token, tokens_in_subject
+from supportpilot.mail.threading import plus_address_ticket, ticket_token, tokens_in_subject
 
 TICKET = "01JD0000000000000000000000"
 SUPPORT = "support@shop.example.nl"

@@ -128,13 +128,13 @@ def _figure(result: dict[str, float] | str, key: str) -> str:
 
 COLD_START_NOTE = (
     "The cold start covers the triage package as `supportpilot triage` and the classify stage use it: Python, "
-    "pydantic (`TriageInput`, `TriageResult`), `supportpilot.models`, `supportpilot.mail` (its `split_reply` "
-    "cuts quoted replies; the package imports its MIME parser too), the triage modules' regular expressions, "
-    "the model files and one message; with .pyc files. It does not include boto3, Powertools or the rest of "
-    "the classify handler, whose imports (the adapters, and through `supportpilot.learning.ports` the operator "
-    "package) weigh more than triage itself: see ClassifyFunction in the cold start table. Words the scorer "
-    "has not seen in this process cost more than known ones (per-token sums and per-row terms are cached), "
-    "so the first figure is the one to hold against the target."
+    "pydantic (`TriageInput`, `TriageResult`), `supportpilot.models`, `supportpilot.mail.text` (its "
+    "`split_reply` cuts quoted replies), the triage modules' regular expressions, the model files (and, for an "
+    "encoder model, numpy and the encoder) and one message; with .pyc files. It does not include boto3, "
+    "Powertools or the rest of the classify handler, whose imports (the adapters, and through "
+    "`supportpilot.learning.ports` the operator package) weigh more than triage itself: see ClassifyFunction "
+    "in the cold start table. Words the scorer has not seen in this process cost more than known ones "
+    "(per-token sums and per-row terms are cached), so the first figure is the one to hold against the target."
 )
 
 

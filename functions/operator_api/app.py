@@ -25,7 +25,6 @@ from supportpilot.escalation import EscalationService, WorkflowUnavailable
 from supportpilot.lambda_entry import TableSettings
 from supportpilot.learning.ports import VersionNotFound
 from supportpilot.models import Message, TicketStatus
-from supportpilot.operator import Conflict, InvalidRequest, NotAuthenticated, NotPermitted, OperatorDesk
 from supportpilot.operator.claims import operator_from_claims
 from supportpilot.operator.models import (
     ActionResult,
@@ -33,6 +32,7 @@ from supportpilot.operator.models import (
     HumanLabel,
     LabelCorrectionBody,
     NoteBody,
+    NotPermitted,
     Operator,
     ReassignBody,
     ReplyBody,
@@ -45,6 +45,7 @@ from supportpilot.operator.models import (
     TicketPage,
     TicketSummary,
 )
+from supportpilot.operator.service import Conflict, InvalidRequest, NotAuthenticated, OperatorDesk
 from supportpilot.ports import StoreUnavailable, TicketNotFound
 from supportpilot.privacy import CustomerExport, CustomerNotFound, CustomerSummary, DataRequestService, ErasureReport
 from supportpilot.retention import RetentionSettings

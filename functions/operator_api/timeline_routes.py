@@ -9,8 +9,8 @@ from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
 from supportpilot.ingest import DeliveryCommitter
 from supportpilot.lambda_entry import TableSettings
-from supportpilot.operator import Operator, Role
 from supportpilot.operator.claims import operator_from_claims
+from supportpilot.operator.models import Operator, Role
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.privacy import CustomerNotFound
 from supportpilot.timeline.calls import CallLog

@@ -1,6 +1,5 @@
-"""The operator's desk: the domain behind the operator API (queue, ticket detail, decisions, roles)."""
+"""The operator's desk: the domain behind the operator API (queue, ticket detail, decisions, roles).
 
-from supportpilot.operator.models import NotPermitted, Operator, Role
-from supportpilot.operator.service import Conflict, InvalidRequest, NotAuthenticated, OperatorDesk
-
-__all__ = ["Conflict", "InvalidRequest", "NotAuthenticated", "NotPermitted", "Operator", "OperatorDesk", "Role"]
+`models` (operators, roles, request and response bodies) and `service` (`OperatorDesk` and its errors) are
+imported one by one: the classify stage needs the label models only, not the desk.
+"""

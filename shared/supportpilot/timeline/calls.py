@@ -24,8 +24,8 @@ from supportpilot.models import (
     TriageResult,
     utc_now,
 )
-from supportpilot.operator import InvalidRequest, Operator, Role
-from supportpilot.operator.service import Conflict
+from supportpilot.operator.models import Operator, Role
+from supportpilot.operator.service import Conflict, InvalidRequest
 from supportpilot.phone import DEFAULT_COUNTRY_CODE, normalise_phone
 from supportpilot.ports import DeliveryRecord
 from supportpilot.timeline.customers import CustomerDirectory, UnknownCustomer, match_customer

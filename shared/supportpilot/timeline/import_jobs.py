@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from supportpilot.ids import new_ulid
 from supportpilot.models import Actor
-from supportpilot.operator import Operator, Role
+from supportpilot.operator.models import Operator, Role
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.ports import BlobStore, TicketNotFound, WorkQueue
 from supportpilot.timeline.customers import CustomerDirectory

@@ -158,6 +158,17 @@ class Pipeline:
                 return ticket
             time.sleep(0.05)
 
+    def ticket_at_rest(self, ticket_id: str) -> Ticket:
+        """The ticket once its escalation waits on its task token: moto's in-process transactions fail while
+        the execution's thread still writes the ticket."""
+        dynamodb, table = boto3.client("dynamodb"), self.stack.physical_id("DeskTable")
+        key = {"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "#TICKET"}}
+        for _ in range(200):
+            if "escalation_task_token" in dynamodb.get_item(TableName=table, Key=key)["Item"]:
+                break
+            time.sleep(0.05)
+        return self.store.get_ticket(ticket_id)
+
     def inbound_messages(self, ticket_id: str) -> list:
         return [m for m in self.store.messages(ticket_id) if m.direction == "inbound"]
 

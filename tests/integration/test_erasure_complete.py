@@ -15,7 +15,6 @@ from supportpilot.adapters.dynamodb import deserialise, key_hash
 from supportpilot.cli import main
 from supportpilot.csat import CsatSigner
 from supportpilot.identity import customer_key
-from supportpilot.models import Ticket
 from tests.integration.test_decision_chain import post_shopify_order
 from tests.integration.test_insights import call_csat, signing_key
 
@@ -51,17 +50,6 @@ def bucket_objects(pipeline) -> dict[str, bytes]:
             for entry in page.get("Contents", []):
                 objects[f"{logical_id}/{entry['Key']}"] = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
     return objects
-
-
-def wait_for_task_token(pipeline, ticket_id: str) -> Ticket:
-    """The escalation waits on its task token: moto's in-process transactions fail while its thread writes."""
-    dynamodb, table = boto3.client("dynamodb"), pipeline.stack.physical_id("DeskTable")
-    key = {"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "#TICKET"}}
-    for _ in range(200):
-        if "escalation_task_token" in dynamodb.get_item(TableName=table, Key=key)["Item"]:
-            break
-        time.sleep(0.05)
-    return pipeline.store.get_ticket(ticket_id)
 
 
 def raw_ticket(pipeline, ticket_id: str) -> dict:
@@ -101,7 +89,7 @@ def alex(pipeline, tmp_path_factory) -> dict:
     pipeline.deliver_mail("attachment_en", f"attachment_en-{uuid.uuid4().hex[:8]}")
     pipeline.drain()
     (mailed,) = pipeline.store.tickets_of_customer(ALEX_ID)
-    mailed = wait_for_task_token(pipeline, mailed.id)
+    mailed = pipeline.ticket_at_rest(mailed.id)
 
     key = signing_key(pipeline)
     assert call_csat(pipeline, "POST", CsatSigner(key).token(mailed.id), "2")["status"] == 200

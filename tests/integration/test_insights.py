@@ -17,7 +17,7 @@ from supportpilot.local.event_sources import proxy_event
 from supportpilot.models import utc_now
 from supportpilot.trends import Complaint
 from tests.integration.test_decision_chain import ago, load_event, mail_ticket, post_shopify_order
-from tests.integration.test_reply_once import waiting_ticket
+from tests.integration.test_operator_api import escalated_ticket
 from tests.unit.test_insights import make_ticket
 
 AGENT, SUPERVISOR = "agent@example.com", "supervisor@example.com"
@@ -67,7 +67,7 @@ def test_an_automated_reply_carries_a_signed_rating_link_and_counts_as_first_res
 
 
 def test_only_the_operator_reply_that_closes_the_ticket_asks_for_a_rating(shop):
-    ticket = waiting_ticket(shop)
+    ticket = escalated_ticket(shop)
     agent = shop.operator_token(AGENT)
     midway = {"text": "We are looking into it and will write again tomorrow."}
     closing = {"text": "The replacement has been sent. Thank you for your patience.", "close": True}

@@ -41,16 +41,8 @@ def subject_of(token: str) -> str:
 
 
 def escalated_ticket(desk) -> Ticket:
-    """A ticket whose escalation waits on its task token. moto's in-process transactions fail when the
-    execution's thread writes the ticket meanwhile, so the test waits until the workflow is quiet."""
-    ticket = mail_ticket(desk, "out_of_scope_en")
-    dynamodb, table = boto3.client("dynamodb"), desk.stack.physical_id("DeskTable")
-    key = {"pk": {"S": f"TICKET#{ticket.id}"}, "sk": {"S": "#TICKET"}}
-    for _ in range(200):
-        if "escalation_task_token" in dynamodb.get_item(TableName=table, Key=key)["Item"]:
-            break
-        time.sleep(0.05)
-    return desk.store.get_ticket(ticket.id)
+    """A ticket whose escalation waits on its task token."""
+    return desk.ticket_at_rest(mail_ticket(desk, "out_of_scope_en").id)
 
 
 def expired_token(desk) -> str:

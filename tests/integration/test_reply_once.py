@@ -2,14 +2,12 @@
 POST /api/tickets/{id}/reply queues one reply, and a redelivered notify request mails it once."""
 
 import inspect
-import time
 
 import boto3
 import pytest
 
-from supportpilot.models import Ticket
 from supportpilot.ports import StoreUnavailable
-from tests.integration.test_decision_chain import mail_ticket
+from tests.integration.test_operator_api import escalated_ticket
 from tests.pipeline import mails_about
 
 AGENT = "agent@example.com"
@@ -18,18 +16,6 @@ AGENT = "agent@example.com"
 @pytest.fixture(scope="module")
 def agent(pipeline) -> str:
     return pipeline.operator_token(AGENT)
-
-
-def waiting_ticket(pipeline) -> Ticket:
-    """An escalated ticket whose workflow waits quietly on its task token (see test_operator_api)."""
-    ticket = mail_ticket(pipeline, "out_of_scope_en")
-    dynamodb, table = boto3.client("dynamodb"), pipeline.stack.physical_id("DeskTable")
-    key = {"pk": {"S": f"TICKET#{ticket.id}"}, "sk": {"S": "#TICKET"}}
-    for _ in range(200):
-        if "escalation_task_token" in dynamodb.get_item(TableName=table, Key=key)["Item"]:
-            break
-        time.sleep(0.05)
-    return pipeline.store.get_ticket(ticket.id)
 
 
 def replies(pipeline, ticket_id: str, text: str) -> int:
@@ -42,7 +28,7 @@ def reply(pipeline, token: str, ticket_id: str, text: str, key: str | None = Non
 
 
 def test_a_retried_reply_with_the_same_idempotency_key_is_queued_and_mailed_once(pipeline, agent):
-    ticket = waiting_ticket(pipeline)
+    ticket = escalated_ticket(pipeline)
     text = "We have sent a new lid today."
     first = reply(pipeline, agent, ticket.id, text, key="reply-7f3a")
     again = reply(pipeline, agent, ticket.id, text, key="reply-7f3a")
@@ -55,7 +41,7 @@ def test_a_retried_reply_with_the_same_idempotency_key_is_queued_and_mailed_once
 
 
 def test_a_double_click_without_a_key_queues_one_reply_and_another_text_is_another_reply(pipeline, agent):
-    ticket = waiting_ticket(pipeline)
+    ticket = escalated_ticket(pipeline)
     for _ in range(2):
         assert reply(pipeline, agent, ticket.id, "Thank you, we will look into it.")["status"] == 200
     assert reply(pipeline, agent, ticket.id, "One more thing: the lid ships today.")["status"] == 200
@@ -65,7 +51,7 @@ def test_a_double_click_without_a_key_queues_one_reply_and_another_text_is_anoth
 
 
 def test_a_key_used_for_another_text_is_409_and_an_unusable_key_is_422(pipeline, agent):
-    ticket = waiting_ticket(pipeline)
+    ticket = escalated_ticket(pipeline)
     assert reply(pipeline, agent, ticket.id, "First answer.", key="key-1")["status"] == 200
     reused = reply(pipeline, agent, ticket.id, "A different answer.", key="key-1")
     assert reused["status"] == 409 and "Idempotency-Key" in reused["body"]["message"]
@@ -77,7 +63,7 @@ def test_a_key_used_for_another_text_is_409_and_an_unusable_key_is_422(pipeline,
 
 
 def test_a_redelivered_notify_request_mails_the_reply_once(pipeline, agent):
-    ticket = waiting_ticket(pipeline)
+    ticket = escalated_ticket(pipeline)
     text = "Your refund is on its way."
     assert reply(pipeline, agent, ticket.id, text, key="refund-1")["status"] == 200
     sqs, url = boto3.client("sqs"), pipeline.stack.physical_id("NotifyQueue")
@@ -90,7 +76,7 @@ def test_a_redelivered_notify_request_mails_the_reply_once(pipeline, agent):
 
 
 def test_a_reply_whose_first_request_failed_before_queueing_is_queued_by_the_retry(pipeline, agent, monkeypatch):
-    ticket = waiting_ticket(pipeline)
+    ticket = escalated_ticket(pipeline)
     text = "Sorry for the wait: a new kettle ships today."
     handler = pipeline.stack.functions["OperatorApiFunction"].handler
     notify_queue = inspect.unwrap(handler).__globals__["desk"]._notify
@@ -113,7 +99,7 @@ def test_a_reply_whose_first_request_failed_before_queueing_is_queued_by_the_ret
 def test_a_reply_whose_delivery_is_unknown_stays_in_the_ticket_detail_after_a_later_reply_arrives(
     pipeline, agent, monkeypatch
 ):
-    ticket = waiting_ticket(pipeline)
+    ticket = escalated_ticket(pipeline)
     notify_store = pipeline.handler_module("NotifyFunction").notifier._store
     real_record_sent = notify_store.record_sent
 

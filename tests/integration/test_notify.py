@@ -249,7 +249,8 @@ def test_a_customer_without_a_mail_address_is_recorded_as_not_notified(desk):
 # ---------- automated and operator replies ----------
 
 
-def test_an_order_status_auto_reply_tells_the_english_customer_where_the_parcel_is(desk):
+def ticket_with_a_parcel_in_transit(desk):
+    """An English customer's open ticket; their order #1001 is on its way with a tracking link."""
     order = OrderSummary(
         reference="#1001",
         source=Channel.SHOPIFY,
@@ -257,7 +258,11 @@ def test_an_order_status_auto_reply_tells_the_english_customer_where_the_parcel_
         tracking_number="3STEST0000001",
         tracking_url="https://track.example.com/3STEST0000001",
     )
-    ticket, message = open_ticket(desk, language="en", profile=CustomerProfile(customer_id="C-jan", orders=[order]))
+    return open_ticket(desk, language="en", profile=CustomerProfile(customer_id="C-jan", orders=[order]))
+
+
+def test_an_order_status_auto_reply_tells_the_english_customer_where_the_parcel_is(desk):
+    ticket, message = ticket_with_a_parcel_in_transit(desk)
     outcome = desk.notify("auto_reply", ticket.id, message_id=message.id, template="order_status_tracking")
     assert outcome.result == "sent"
     text = parse_mail(desk.sent_mail()[0]).text
@@ -319,14 +324,7 @@ class TicketWriteFailsOnce(DynamoNotifyStore):
 
 
 def test_a_reply_redelivered_after_ses_took_it_is_not_sent_again_and_the_ticket_asks_a_person_to_check(desk):
-    order = OrderSummary(
-        reference="#1001",
-        source=Channel.SHOPIFY,
-        delivery_status="in_transit",
-        tracking_number="3STEST0000001",
-        tracking_url="https://track.example.com/3STEST0000001",
-    )
-    ticket, message = open_ticket(desk, language="en", profile=CustomerProfile(customer_id="C-jan", orders=[order]))
+    ticket, message = ticket_with_a_parcel_in_transit(desk)
     store = TicketWriteFailsOnce(boto3.client("dynamodb"), TABLE, retention_days=30)
     notifier = Notifier(store, SesMailSender(boto3.client("ses")), [], SUPPORT)
     request = NotifyRequest(

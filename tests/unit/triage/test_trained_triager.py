@@ -26,14 +26,17 @@ PHRASES = {
 OPENINGS = ["hoi", "hello", "goedemiddag", "hi there", "beste", "dear shop"]
 
 
-@pytest.fixture(scope="module")
-def triager(tmp_path_factory) -> TrainedTriager:
-    rng = random.Random(5)
-    examples = [
+def _in_scope_examples(rng: random.Random) -> list[Example]:
+    return [
         Example(f"{rng.choice(OPENINGS)}, {rng.choice(PHRASES[label])}. order {rng.randint(10000, 99999)}", label)
         for label in sorted(PHRASES)
         for _ in range(40)
     ]
+
+
+@pytest.fixture(scope="module")
+def triager(tmp_path_factory) -> TrainedTriager:
+    examples = _in_scope_examples(random.Random(5))
     out = write_model(train_model(examples, name="test-model"), tmp_path_factory.mktemp("models") / "small")
     triager = load_triager(str(out))
     assert isinstance(triager, TrainedTriager)
@@ -139,11 +142,8 @@ UNRELATED = [
 @pytest.fixture(scope="module")
 def triager_with_out_of_scope_rows(tmp_path_factory) -> TrainedTriager:
     rng = random.Random(6)
-    examples = [
-        Example(f"{rng.choice(OPENINGS)}, {rng.choice(PHRASES[label])}. order {rng.randint(10000, 99999)}", label)
-        for label in sorted(PHRASES)
-        for _ in range(40)
-    ] + [Example(f"{rng.choice(OPENINGS)}, {rng.choice(UNRELATED)}", OUT_OF_SCOPE) for _ in range(40)]
+    examples = _in_scope_examples(rng)
+    examples += [Example(f"{rng.choice(OPENINGS)}, {rng.choice(UNRELATED)}", OUT_OF_SCOPE) for _ in range(40)]
     model = train_model(examples, name="test-model-oos")
     assert model.meta["training"]["trained_on"]["per_label"][OUT_OF_SCOPE] == 20  # half trains, half measures
     assert model.meta["metrics"]["out_of_scope_rows"] == 20

@@ -7,7 +7,7 @@ ARGS   ?=
 CHROMEDRIVER := /usr/bin/chromedriver
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint encoder bench model lock sam-validate clean screenshots
+.PHONY: demo test lint encoder encoder-layer bench model lock sam-validate clean screenshots
 
 $(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ encoder: $(SUPPORTPILOT_ENCODER_DIR)/encoder.json
 
 $(SUPPORTPILOT_ENCODER_DIR)/encoder.json: | $(STAMP)
 	$(BIN)/python -m supportpilot.triage.sentence_encoder fetch --out $(SUPPORTPILOT_ENCODER_DIR)
+
+# The SentenceEncoderLayer's files (EnableSentenceEncoder=true): run before `sam build`.
+encoder-layer: encoder
+	rm -rf layers/sentence_encoder/sentence-encoder
+	cp -R $(SUPPORTPILOT_ENCODER_DIR) layers/sentence_encoder/sentence-encoder
 
 # The browser tests drive Debian's chromium through chromium-driver (no browser download at run time).
 $(CHROMEDRIVER):

@@ -43,9 +43,12 @@ class Pipeline:
 
     @classmethod
     @contextmanager
-    def in_process(cls, environment: dict[str, str] | None = None) -> Iterator["Pipeline"]:
+    def in_process(
+        cls, environment: dict[str, str] | None = None, parameters: dict[str, str] | None = None
+    ) -> Iterator["Pipeline"]:
+        """`parameters`: template parameters besides the local stack's own (`DEMO_PARAMETERS`)."""
         with mock_aws(config=MOTO_CONFIG):
-            runtime = LocalRuntime(PROJECT_ROOT)
+            runtime = LocalRuntime(PROJECT_ROOT, parameters=parameters)
             # Re-read the routing-policy override on every ticket, so tests can change it.
             runtime.stack.create(
                 environment_overrides={

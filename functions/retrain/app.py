@@ -21,6 +21,7 @@ class Settings(TableSettings):
     model_bucket: str
     min_labels_per_category: int = 10
     holdout_percent: int = 15
+    train_with_sentence_encoder: bool = False
 
 
 settings = Settings.from_environment()
@@ -32,7 +33,11 @@ service = retrain_service(
     settings.table_name,
     settings.model_bucket,
     settings.ticket_retention_days,
-    RetrainSettings(min_labels_per_category=settings.min_labels_per_category, holdout_percent=settings.holdout_percent),
+    RetrainSettings(
+        min_labels_per_category=settings.min_labels_per_category,
+        holdout_percent=settings.holdout_percent,
+        sentence_encoder=settings.train_with_sentence_encoder,
+    ),
 )
 
 

@@ -39,7 +39,7 @@ def _progress(command: str) -> Callable[[str], None]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from supportpilot.triage.training import TrainingError, read_examples, train_model, write_model
+    from supportpilot.triage.training import TrainingError, installed_encoder, read_examples, train_model, write_model
 
     try:
         examples = read_examples(args.data, args.text_column, args.label_column)
@@ -47,7 +47,7 @@ def _train(args: argparse.Namespace) -> int:
         options = {
             key: getattr(args, key) for key in ("name", "holdout", "seed", "c") if getattr(args, key) is not None
         }
-        encoder = _sentence_encoder() if args.encoder else None
+        encoder = installed_encoder() if args.encoder else None
         model = train_model(examples, refit=args.refit, encoder=encoder, progress=_progress("train"), **options)
         out = write_model(model, args.out)
     except TrainingError as error:
@@ -55,16 +55,6 @@ def _train(args: argparse.Namespace) -> int:
     _progress("train")(f"wrote {out}")
     print(json.dumps({"model": str(out), "version": model.meta["version"], **model.meta["metrics"]}, indent=2))
     return 0
-
-
-def _sentence_encoder():
-    from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
-    from supportpilot.triage.training import TrainingError
-
-    try:
-        return SentenceEncoder(default_encoder_dir())
-    except FileNotFoundError as error:
-        raise TrainingError(str(error)) from None
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -43,7 +43,9 @@ def _retrain(args: argparse.Namespace) -> int:
     from supportpilot.learning.retrain import RetrainSettings
 
     dynamodb, s3, table, bucket = _connect(args)
-    settings = RetrainSettings(min_labels_per_category=args.min_labels, holdout_percent=args.holdout_percent)
+    settings = RetrainSettings(
+        min_labels_per_category=args.min_labels, holdout_percent=args.holdout_percent, sentence_encoder=args.encoder
+    )
     service = retrain_service(dynamodb, s3, table, bucket, args.retention_days, settings, args.corpus)
     outcome = service.retrain(_operator(args), refresh_holdout=args.refresh_holdout)
     print(outcome.model_dump_json(indent=2))
@@ -106,6 +108,11 @@ def add_learning_commands(commands) -> None:
     retrain.add_argument("--refresh-holdout", action="store_true", help="cut a new frozen holdout")
     retrain.add_argument("--min-labels", type=int, default=10, help="trainable labels a category needs (10)")
     retrain.add_argument("--holdout-percent", type=int, default=15, help="share of labels reserved for the holdout")
+    retrain.add_argument(
+        "--encoder",
+        action="store_true",
+        help="train with the sentence encoder block (as RetrainFunction with EnableSentenceEncoder=true)",
+    )
     retrain.set_defaults(run=_retrain)
 
     models = commands.add_parser("models", help="list model versions, roll back, upload the seed corpus")

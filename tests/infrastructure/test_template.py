@@ -193,3 +193,32 @@ def test_models_are_versioned_encrypted_and_retraining_is_weekly_with_a_failure_
     assert [f for f in FUNCTIONS if {"Ref": "TrainingLayer"} in FUNCTIONS[f].get("Layers", [])] == ["RetrainFunction"]
     alarm = of_type("AWS::CloudWatch::Alarm")["ModelLoadFailedAlarm"]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("SupportPilot", "ModelLoadFailed")
+
+
+def test_the_sentence_encoder_reaches_classify_and_retrain_only_when_the_shop_enables_it():
+    enabled = {"Fn::Equals": [{"Ref": "EnableSentenceEncoder"}, "true"]}
+    assert TEMPLATE.document["Conditions"]["SentenceEncoderEnabled"] == enabled
+    assert TEMPLATE.document["Parameters"]["EnableSentenceEncoder"]["Default"] == "false"
+
+    def only_if_enabled(layer: str) -> dict:
+        return {"Fn::If": ["SentenceEncoderEnabled", {"Ref": layer}, {"Ref": "AWS::NoValue"}]}
+
+    for layer in ("NumpyLayer", "SentenceEncoderLayer"):
+        assert RESOURCES[layer]["Condition"] == "SentenceEncoderEnabled"
+    assert FUNCTIONS["ClassifyFunction"]["Layers"] == [
+        only_if_enabled("NumpyLayer"),
+        only_if_enabled("SentenceEncoderLayer"),
+    ]
+    assert only_if_enabled("SentenceEncoderLayer") in FUNCTIONS["RetrainFunction"]["Layers"]  # numpy: TrainingLayer
+    users = {
+        name
+        for name, props in FUNCTIONS.items()
+        if any(only_if_enabled(layer) in props.get("Layers", []) for layer in ("NumpyLayer", "SentenceEncoderLayer"))
+    }
+    assert users == {"ClassifyFunction", "RetrainFunction"}
+    encoder_dir = RESOURCES["SentenceEncoderLayer"]["Properties"]["ContentUri"].rstrip("/") + "/sentence-encoder"
+    assert (PROJECT_ROOT / "Makefile").read_text().count(encoder_dir) >= 1  # `make encoder-layer` fills it
+    for name in users:
+        assert FUNCTIONS[name]["Environment"]["Variables"]["SUPPORTPILOT_ENCODER_DIR"] == "/opt/sentence-encoder"
+    retrain_variables = FUNCTIONS["RetrainFunction"]["Environment"]["Variables"]
+    assert retrain_variables["TRAIN_WITH_SENTENCE_ENCODER"] == {"Ref": "EnableSentenceEncoder"}

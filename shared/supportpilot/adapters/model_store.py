@@ -9,7 +9,8 @@ the promotion pointer on the one table.
 | model audit entry   | MODEL             | AUDIT#<ulid>      |
 | retrain lock        | LOCK#retrain      | #LOCK             |
 
-S3 keys: `models/<version>/model.json`, `models/<version>/weights.bin`, `models/<version>/card.json`,
+S3 keys: `models/<version>/<file>` for each file of the model directory (`model.json`, `weights.bin`, ...),
+`models/<version>/card.json`,
 `holdouts/<holdout version>.json` (label references only, no text), `seed/seed_*.jsonl` (the seed corpus the
 retrain function trains from, uploaded with `supportpilot models upload-seed`).
 """
@@ -27,7 +28,6 @@ from supportpilot.learning.models import HoldoutManifest, ModelVersion, Promoted
 from supportpilot.learning.ports import LockHeld, ModelArtifactsUnavailable, PointerMoved, VersionNotFound
 from supportpilot.models import AuditEntry
 
-MODEL_FILES = ("model.json", "weights.bin")
 POINTER_KEY = {"pk": "MODEL", "sk": "#PROMOTED"}
 HOLDOUT_KEY = {"pk": "MODEL", "sk": "#HOLDOUT"}
 LOCK_KEY = {"pk": "LOCK#retrain", "sk": "#LOCK"}
@@ -139,20 +139,24 @@ class S3ModelArtifacts:
         self._bucket = bucket
 
     def upload(self, version: str, directory: Path) -> dict[str, str]:
+        """Every file of the model directory (`model.json`, `weights.bin`, and what else its format has, such as
+        `encoder_weights.bin`); the digests the registry records name the version's files."""
         digests = {}
-        for name in MODEL_FILES:
-            content = (directory / name).read_bytes()
-            digests[name] = hashlib.sha256(content).hexdigest()
-            self._put(f"models/{version}/{name}", content, "application/octet-stream")
+        for path in sorted(path for path in directory.iterdir() if path.is_file()):
+            content = path.read_bytes()
+            digests[path.name] = hashlib.sha256(content).hexdigest()
+            self._put(f"models/{version}/{path.name}", content, "application/octet-stream")
         return digests
 
     def download(self, version: str, directory: Path, digests: dict[str, str]) -> None:
-        for name in MODEL_FILES:
+        for name in sorted(digests):
+            if name in ("", ".", "..") or Path(name).name != name:
+                raise ModelArtifactsUnavailable(f"version {version} names a file outside its directory")
             try:
                 content = self._client.get_object(Bucket=self._bucket, Key=f"models/{version}/{name}")["Body"].read()
             except (ClientError, BotoCoreError) as exc:
                 raise ModelArtifactsUnavailable(f"models/{version}/{name} could not be read ({exc})") from exc
-            if hashlib.sha256(content).hexdigest() != digests.get(name):
+            if hashlib.sha256(content).hexdigest() != digests[name]:
                 raise ModelArtifactsUnavailable(f"models/{version}/{name} is not the file that was registered")
             (directory / name).write_bytes(content)
 

@@ -48,6 +48,8 @@ def find_label_issues(texts: Sequence[str], labels: Sequence[str], candidates: S
     import numpy as np
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    if not candidates:  # nothing to check: skip the cross-validation (most of a retrain's time)
+        return []
     counts = Counter(labels)
     kept = [i for i, label in enumerate(labels) if counts[label] >= FOLDS]
     if len({labels[i] for i in kept}) < 2:

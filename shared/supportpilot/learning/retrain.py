@@ -55,6 +55,9 @@ class RetrainSettings(BaseModel):
     lock_seconds: int = 3600
     max_macro_f1_drop: float = 0.01
     max_category_f1_drop: float = 0.05
+    # Train with the sentence encoder block (`supportpilot train --encoder`): the encoder must be installed
+    # where this runs and where the classify stage serves (the template's SentenceEncoderLayer).
+    sentence_encoder: bool = False
 
 
 def reserved_for_holdout(label_id: str, percent: int) -> bool:
@@ -122,8 +125,18 @@ class RetrainService:
 
     # ---------- the run ----------
     def _retrain(self, run_id: str, requested_by: str, refresh_holdout: bool) -> RetrainOutcome:
-        from supportpilot.triage.training import DEFAULT_HOLDOUT, DEFAULT_SEED, TrainingError, split_holdout
+        from supportpilot.triage.training import (
+            DEFAULT_HOLDOUT,
+            DEFAULT_SEED,
+            TrainingError,
+            installed_encoder,
+            split_holdout,
+        )
 
+        try:  # before the label check and training: a missing encoder fails the run at once
+            encoder = installed_encoder() if self._settings.sentence_encoder else None
+        except TrainingError as exc:
+            return RetrainOutcome(run_id=run_id, status="failed", message=f"training failed: {exc}")
         seed_train, seed_holdout = split_holdout(list(self._seed_examples()), DEFAULT_HOLDOUT, DEFAULT_SEED)
         labels = [label for label in self._labels.labels_with_status("verified") if label.category != OUT_OF_SCOPE]
         flagged = self._flag(run_id, seed_train, labels)
@@ -152,7 +165,7 @@ class RetrainService:
             flagged=flagged,
         )
         try:
-            model = self._train(list(seed_train) + verified)
+            model = self._train(list(seed_train) + verified, encoder)
         except TrainingError as exc:
             return RetrainOutcome(run_id=run_id, status="failed", message=f"training failed: {exc}", card=card)
         version = self._store_unevaluated(model, card)
@@ -242,10 +255,10 @@ class RetrainService:
         """The manifest's labels that still exist and are verified (erased or flagged ones drop out)."""
         return [_example(clean[label_id]) for _, label_id in manifest.labels if label_id in clean]
 
-    def _train(self, examples: list[Any]) -> Any:
+    def _train(self, examples: list[Any], encoder: Any) -> Any:
         from supportpilot.triage.training import train_model
 
-        return train_model(examples, name=MODEL_NAME, refit=True)
+        return train_model(examples, name=MODEL_NAME, refit=True, encoder=encoder)
 
     def _store_unevaluated(self, model: Any, card: ModelCard) -> ModelVersion:
         from supportpilot.triage.training import write_model

@@ -71,9 +71,9 @@ class ReplayReport:
 class LocalRuntime:
     """The stack, its event sources, and helpers to feed it and wait for it to settle."""
 
-    def __init__(self, project_root: Path, quiet: bool = True):
+    def __init__(self, project_root: Path, quiet: bool = True, parameters: dict[str, str] | None = None):
         self.root = project_root
-        self.stack = LocalStack(project_root / "template.yaml")
+        self.stack = LocalStack(project_root / "template.yaml", parameters)
         self._quiet = quiet
         self._stop = threading.Event()
         self.pollers: list[SqsPoller] = []

@@ -41,6 +41,7 @@ from supportpilot.local.template import (
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "supportpilot-local"
+LAMBDA_LAYER_ROOT = "/opt/"
 # The local stack turns the optional Amazon Connect function on, so the demo and tests run it too.
 DEMO_PARAMETERS = {
     "SupportDomain": "shop.example.nl",
@@ -323,13 +324,16 @@ class LocalStack:
             s3.put_object(Bucket=PLACEHOLDER_CODE_BUCKET, Key=key, Body=archive.getvalue())
 
     def _merged_function_environment(self) -> dict[str, str]:
-        """All functions share one process here, so one variable name must mean one thing."""
+        """All functions share one process here, so one variable name must mean one thing. Paths in /opt (where
+        Lambda extracts layers) are left to this machine: e.g. the sentence encoder is where `make` put it."""
         lambda_client = boto3.client("lambda")
         merged: dict[str, str] = {}
         for name in self.template.functions:
             config = lambda_client.get_function_configuration(FunctionName=self.physical_ids[name])
             for key, value in config.get("Environment", {}).get("Variables", {}).items():
                 value = str(value)
+                if value.startswith(LAMBDA_LAYER_ROOT):
+                    continue
                 if merged.get(key, value) != value:
                     raise RuntimeError(f"{key} differs between functions; the local runtime needs one value")
                 merged[key] = value

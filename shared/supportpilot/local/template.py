@@ -235,10 +235,41 @@ def cloudformation_for_moto(
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
     translated = transform(document, parameters, _OfflinePolicies())
     translated.pop("Outputs", None)
+    true_conditions = _true_conditions(translated, parameters)
     translated["Resources"] = {
-        name: resource for name, resource in translated["Resources"].items() if resource["Type"] not in NOT_FOR_MOTO
+        name: resource
+        for name, resource in translated["Resources"].items()
+        if resource["Type"] not in NOT_FOR_MOTO and resource.get("Condition", True) in (True, *true_conditions)
     }
     return _substitute_refs(translated, substitutions)
+
+
+def _true_conditions(document: dict[str, Any], parameters: dict[str, str]) -> set[str]:
+    """The names of the template's conditions that hold for these parameters (defaults for the others): a
+    resource whose condition is false is not part of the stack, here as in CloudFormation."""
+    values = {name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()}
+    values |= parameters
+    conditions = document.get("Conditions", {})
+
+    def evaluate(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return values[argument]
+        if function == "Condition":
+            return evaluate(conditions[argument])
+        if function == "Fn::Equals":
+            return evaluate(argument[0]) == evaluate(argument[1])
+        if function == "Fn::Not":
+            return not evaluate(argument[0])
+        if function == "Fn::And":
+            return all(map(evaluate, argument))
+        if function == "Fn::Or":
+            return any(map(evaluate, argument))
+        raise ValueError(f"the local runtime cannot evaluate {function} in a condition")
+
+    return {name for name, node in conditions.items() if evaluate(node)}
 
 
 def _substitute_refs(node: Any, substitutions: dict[str, dict[str, str]]) -> Any:

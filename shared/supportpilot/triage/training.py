@@ -509,6 +509,16 @@ def write_model(model: LinearModel, out: str | Path) -> Path:
     return out
 
 
+def installed_encoder() -> Encoder:
+    """The sentence encoder at `sentence_encoder.default_encoder_dir()`; TrainingError when it is not there."""
+    from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
+
+    try:
+        return SentenceEncoder(default_encoder_dir())
+    except FileNotFoundError as error:
+        raise TrainingError(str(error)) from None
+
+
 def _stderr(message: str) -> None:
     print(f"train: {message}", file=sys.stderr, flush=True)
 

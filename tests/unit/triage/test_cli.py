@@ -209,3 +209,19 @@ def test_a_model_trained_with_another_encoder_is_refused(tmp_path, capsys):
 
     assert exit_code != 0
     assert "needs the sentence encoder" in capsys.readouterr().err
+
+
+def test_a_model_trained_with_the_sentence_encoder_is_refused_where_the_encoder_is_missing(
+    tmp_path, capsys, monkeypatch
+):
+    data = _write_csv(tmp_path / "history.csv", _rows())
+    model_dir = tmp_path / "model"
+    columns = ["--data", str(data), "--text-column", "message", "--label-column", "topic"]
+    assert main(["train", *columns, "--out", str(model_dir), "--encoder"]) == 0
+    monkeypatch.setenv("SUPPORTPILOT_ENCODER_DIR", str(tmp_path / "no-encoder-here"))
+    capsys.readouterr()
+
+    exit_code = main(["evaluate", "--model", str(model_dir), *columns])
+
+    assert exit_code != 0
+    assert "needs the sentence encoder" in capsys.readouterr().err

@@ -231,7 +231,8 @@ def _add_triage_commands(commands) -> None:
     train.add_argument(
         "--encoder",
         action="store_true",
-        help="add the sentence encoder's embedding as a feature block (more accurate, ~10 ms a message; "
+        help="add the sentence encoder's embedding and first-layer mean as a feature block (more accurate, "
+        "~10 ms a message; "
         "`make encoder` fetches it, and the model needs it wherever it is served)",
     )
     train.set_defaults(run=_train)

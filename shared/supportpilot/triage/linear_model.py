@@ -17,7 +17,8 @@ probabilities their softmax, exactly as scikit-learn's LogisticRegression comput
 
 A model trained with a sentence encoder (`sentence_encoder.py`, model.json `encoder`) has one more block:
 the encoder's L2-normalised embedding of the tokens joined by spaces (so it sees the same neutral
-placeholders), dotted with its weights in numpy. Only such a model imports numpy.
+placeholders), then the normalised mean states of the layers in model.json `encoder_layer_means`, dotted
+with its weights in numpy. Only such a model imports numpy.
 """
 
 from __future__ import annotations
@@ -304,7 +305,7 @@ class LinearModel:
         idf_start, coef_start = 4 * n_features, 8 * n_features
         encoder_coef = None
         if encoder_data is not None:
-            expected = 4 * int(meta["encoder"]["dimensions"]) * len(labels)
+            expected = 4 * encoder_block_width(meta) * len(labels)
             if len(encoder_data) != expected:
                 raise ValueError(f"{ENCODER_WEIGHTS_FILE} holds {len(encoder_data)} bytes, expected {expected}")
             encoder_coef = _from_little_endian("f", encoder_data)
@@ -499,12 +500,22 @@ def softmax(scores: Sequence[float]) -> list[float]:
 
 
 class Encoder(Protocol):
-    """A sentence encoder (`sentence_encoder.SentenceEncoder`): L2-normalised float32 rows, one per text;
+    """A sentence encoder (`sentence_encoder.SentenceEncoder`): L2-normalised float32 rows, one per text, of
+    `spec["dimensions"]` floats, then as many more for each of `layer_means` (pooled states of those layers);
     `spec` names it in a model's model.json (`sentence_encoder.encoder_for` finds it again by that)."""
 
     spec: dict[str, Any]
 
-    def encode(self, texts: Sequence[str]) -> Any: ...
+    def encode(self, texts: Sequence[str], layer_means: Sequence[int] = ()) -> Any: ...
+
+
+# model.json key: the encoder layers whose mean states follow the embedding in the encoder block (absent: none).
+ENCODER_LAYER_MEANS = "encoder_layer_means"
+
+
+def encoder_block_width(meta: dict[str, Any]) -> int:
+    """Columns of a model's encoder block: the embedding, then one pooled layer per `encoder_layer_means` entry."""
+    return int(meta["encoder"]["dimensions"]) * (1 + len(meta.get(ENCODER_LAYER_MEANS, ())))
 
 
 def encoder_text(tokens: Sequence[str]) -> str:
@@ -513,7 +524,8 @@ def encoder_text(tokens: Sequence[str]) -> str:
 
 
 class EncoderBlock:
-    """A model's sentence-encoder block: the embedding of `encoder_text`, dotted with the block's weights."""
+    """A model's sentence-encoder block: the encoder's row for `encoder_text` (the embedding, and the layer means
+    the model was trained with), dotted with the block's weights."""
 
     def __init__(self, model: LinearModel):
         import numpy as np
@@ -523,11 +535,12 @@ class EncoderBlock:
 
             model.encoder = encoder_for(model.meta.get("encoder") or {})
         self.encoder = model.encoder
+        self.layer_means = tuple(model.meta.get(ENCODER_LAYER_MEANS, ()))
         coef = np.frombuffer(_little_endian(model.encoder_coef), dtype="<f4")
         self.weights = coef.astype(np.float64).reshape(-1, len(model.labels))
 
     def scores(self, tokens: Sequence[str]) -> list[float]:
-        vector = self.encoder.encode([encoder_text(tokens)])[0]
+        vector = self.encoder.encode([encoder_text(tokens)], self.layer_means)[0]
         return (vector.astype(self.weights.dtype) @ self.weights).tolist()
 
 

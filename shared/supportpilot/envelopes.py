@@ -1,12 +1,11 @@
 """Messages that travel on the queues between stages."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from supportpilot.ids import new_ulid
-from supportpilot.webhooks import WebhookEnvelope
 
 
 class MailArrived(BaseModel):
@@ -24,6 +23,16 @@ class MailArrived(BaseModel):
 class MailWork(BaseModel):
     kind: Literal["mail"] = "mail"
     mail: MailArrived
+
+
+class WebhookEnvelope(BaseModel):
+    """A verified webhook as it goes on the queue (`supportpilot.webhooks` makes and reads it)."""
+
+    source: Literal["form", "shopify", "woocommerce", "stripe", "x", "meta"]
+    topic: str
+    dedupe_key: str
+    received_at: AwareDatetime
+    payload: dict[str, Any]
 
 
 class WebhookWork(BaseModel):

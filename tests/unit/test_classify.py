@@ -43,3 +43,17 @@ def test_a_reply_placed_only_with_low_confidence_keeps_the_tickets_topic():
     assert kept.category == "product_defect" and kept.confidence == 0.9
     assert kept.reasons == [] and not kept.needs_human
     assert kept.explanation.startswith(KEPT_TOPIC_REASON)
+
+
+def test_the_stages_after_ingest_do_not_load_the_webhook_parsers():
+    """Their queue messages (`supportpilot.envelopes`) and domain modules stand alone: a cold start of classify,
+    enrich, route or notify does not pay for importing (and, without .pyc files, compiling) the webhook sources."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, supportpilot.envelopes, supportpilot.classify, supportpilot.enrich, supportpilot.route; "
+        "print(sorted(name for name in sys.modules if name.startswith('supportpilot.webhooks')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

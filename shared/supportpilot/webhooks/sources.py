@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from supportpilot.envelopes import WebhookEnvelope
 from supportpilot.identity import customer_key, email_customer
 from supportpilot.models import Channel, CustomerIdentity, TimelineEvent
 from supportpilot.webhooks.signatures import verify_form, verify_shopify, verify_stripe, verify_woocommerce
@@ -70,16 +71,6 @@ class WebhookRejected(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-class WebhookEnvelope(BaseModel):
-    """A verified webhook as it goes on the queue."""
-
-    source: Literal["form", "shopify", "woocommerce", "stripe", "x", "meta"]
-    topic: str
-    dedupe_key: str
-    received_at: AwareDatetime
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -119,16 +119,21 @@ def default_encoder_dir() -> Path:
     return Path(__file__).resolve().parents[3] / ".cache" / "encoder"
 
 
+def installed_encoder() -> SentenceEncoder:
+    """The encoder in `default_encoder_dir()`, loaded once per process and directory; FileNotFoundError when it
+    is not there."""
+    return _loaded(default_encoder_dir())
+
+
 def encoder_for(spec: dict[str, Any]) -> SentenceEncoder:
-    """The encoder a model was trained with, from `default_encoder_dir()`; ValueError when it is missing or
-    another one (a model's weights mean nothing with another encoder's numbers)."""
-    directory = default_encoder_dir()
+    """The encoder a model was trained with, `installed_encoder()`; ValueError when it is missing or another one
+    (a model's weights mean nothing with another encoder's numbers)."""
     try:
-        encoder = _loaded(directory)
+        encoder = installed_encoder()
     except FileNotFoundError as error:
         raise ValueError(f"the model needs the sentence encoder {spec.get('package')}: {error}") from None
     if encoder.spec != spec:
-        raise ValueError(f"the model needs the sentence encoder {spec}, {directory} holds {encoder.spec}")
+        raise ValueError(f"the model needs the sentence encoder {spec}, {default_encoder_dir()} holds {encoder.spec}")
     return encoder
 
 

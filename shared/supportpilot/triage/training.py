@@ -517,11 +517,12 @@ def write_model(model: LinearModel, out: str | Path) -> Path:
 
 
 def installed_encoder() -> Encoder:
-    """The sentence encoder at `sentence_encoder.default_encoder_dir()`; TrainingError when it is not there."""
-    from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
+    """`sentence_encoder.installed_encoder()` (the same instance a model served in this process uses);
+    TrainingError when it is not there."""
+    from supportpilot.triage import sentence_encoder
 
     try:
-        return SentenceEncoder(default_encoder_dir())
+        return sentence_encoder.installed_encoder()
     except FileNotFoundError as error:
         raise TrainingError(str(error)) from None
 

@@ -239,7 +239,8 @@ def cloudformation_for_moto(
     translated["Resources"] = {
         name: resource
         for name, resource in translated["Resources"].items()
-        if resource["Type"] not in NOT_FOR_MOTO and resource.get("Condition", True) in (True, *true_conditions)
+        if resource["Type"] not in NOT_FOR_MOTO
+        and ("Condition" not in resource or resource["Condition"] in true_conditions)
     }
     return _substitute_refs(translated, substitutions)
 

@@ -5,6 +5,7 @@ The seed corpus here is a slice of corpus/ (the encoder costs ~10 ms a text); th
 fetched, as the SentenceEncoderLayer brings it to /opt/sentence-encoder in AWS."""
 
 import json
+import os
 from collections import defaultdict
 
 import boto3
@@ -48,7 +49,8 @@ def test_the_functions_environment_points_at_the_layer_in_aws_and_at_this_machin
     retrain = functions.get_function_configuration(FunctionName=stack.stack.physical_id("RetrainFunction"))
     assert retrain["Environment"]["Variables"]["TRAIN_WITH_SENTENCE_ENCODER"] == "true"
     assert classify["Environment"]["Variables"][ENCODER_DIR_VARIABLE] == "/opt/sentence-encoder"
-    assert SentenceEncoder(default_encoder_dir())  # locally: where `make encoder` put it, not /opt
+    assert os.environ.get(ENCODER_DIR_VARIABLE) != "/opt/sentence-encoder"  # locally: where `make encoder` put it
+    assert SentenceEncoder(default_encoder_dir()).spec["dimensions"] == 512
 
 
 def test_a_version_retrained_with_the_encoder_serves_in_the_classify_stage(stack):

@@ -30,11 +30,11 @@ import sys
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, repeat
-from operator import add, itemgetter, mul
+from operator import add, itemgetter, lshift, mul
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +54,7 @@ from supportpilot.triage.neutral import NEUTRAL_TOKENS, neutralise_names
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.bin"
 ENCODER_WEIGHTS_FILE = "encoder_weights.bin"
+TERMS_FILE = "terms.bin"
 FORMAT = "supportpilot-linear/1"
 # Raised whenever `tokenise` changes what a text turns into; the first part of a trained model's version.
 # 2: names, titles, pronouns and gendered relatives as placeholders (triage/neutral.py).
@@ -64,8 +65,16 @@ _MAX_EXPLAINED = 3
 _CACHE_SIZE = 100_000
 _crc32 = zlib.crc32
 
-# Of a token in a char n-gram block: its kept rows, and their `_column_sums` (`_paired`).
-TokenEntry = tuple[tuple[int, ...], tuple[complex, ...]]
+# Of a token in a char n-gram block: its kept rows, and the sum of their packed terms (`LinearModel._packed`).
+TokenEntry = tuple[tuple[int, ...], int]
+
+# A row's terms (idf * weight per label, then idf^2) as signed fixed-point fields of one Python int, so that a
+# block's sums over hundreds of rows are one C-level `sum` of ints. Exact integer sums of values rounded to
+# 2^-scale: the scale leaves room for MAX_PACKED_SUM rows of the largest term in a field.
+FIELD_BITS = 64
+MAX_PACKED_SUM = 2**17
+_FIELD_MASK = (1 << FIELD_BITS) - 1
+_FIELD_HALF = 1 << (FIELD_BITS - 1)
 
 MAX_PROBABILITY = "max_probability"
 ENERGY = "energy"
@@ -262,6 +271,7 @@ class LinearModel:
     threshold: float
     encoder_coef: array | None = None  # float32, row-major (encoder dimension, label)
     encoder: Encoder | None = None  # given, or loaded from `sentence_encoder.encoder_for(meta["encoder"])`
+    packed_terms: bytes | None = None  # terms.bin: every row's packed terms, when written with this code's packing
 
     def __post_init__(self) -> None:
         self.novelty = self.meta.get("novelty", {}).get("score", MAX_PROBABILITY)
@@ -272,10 +282,15 @@ class LinearModel:
         self._offsets = block_offsets(self.blocks)
         self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
         self._label_weights: dict[int, array] = {}  # a label's column of `coef`, taken when it is first explained
-        # Caches filled while serving (the same words come back message after message): per row idf * weight
-        # for each label and idf^2; per token (char n-gram blocks) its kept rows and their sums.
-        self._row_terms: dict[int, tuple[complex, ...]] = {}
-        self._no_sums = _paired([0.0] * (len(self.labels) + 1))
+        self.packing = packing_of(self.meta.get("weights", {}).get(MAX_ABS_TERM) or max_abs_term(self.idf, self.coef))
+        self._scale = float(2 ** self.packing["scale_bits"])
+        self._shifts = [FIELD_BITS * field for field in range(len(self.labels) + 1)]
+        self._row_bytes = len(self._shifts) * FIELD_BITS // 8 + 1
+        if self.packed_terms is not None and len(self.packed_terms) != len(self.features) * self._row_bytes:
+            raise ValueError(f"{TERMS_FILE} holds {len(self.packed_terms)} bytes, expected a row of each feature")
+        # Caches filled while serving (the same words come back message after message): per row its packed
+        # terms; per token (char n-gram blocks) its kept rows and the sum of their packed terms.
+        self._packed_rows: dict[int, int] = {}
         self._token_cache: list[dict[str, TokenEntry]] = [{} for _ in self.blocks]
         self._encoder_block = None if self.encoder_coef is None else EncoderBlock(self)
 
@@ -287,13 +302,23 @@ class LinearModel:
         meta = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
         encoder_data = (directory / ENCODER_WEIGHTS_FILE).read_bytes() if "encoder" in meta else None
         try:
-            return cls._from_files(meta, (directory / WEIGHTS_FILE).read_bytes(), encoder_data, encoder)
+            terms = meta["weights"].get("terms")
+            packed_terms = None  # models from older versions, or packed otherwise than this code packs: from weights
+            if terms is not None and terms == packing_of(meta["weights"][MAX_ABS_TERM]):
+                packed_terms = (directory / TERMS_FILE).read_bytes()
+            data = (directory / WEIGHTS_FILE).read_bytes()
+            return cls._from_files(meta, data, encoder_data, encoder, packed_terms)
         except (AttributeError, KeyError, TypeError) as error:
             raise ValueError(f"malformed {MODEL_FILE} in {directory}: {type(error).__name__} {error}") from None
 
     @classmethod
     def _from_files(
-        cls, meta: dict[str, Any], data: bytes, encoder_data: bytes | None = None, encoder: Encoder | None = None
+        cls,
+        meta: dict[str, Any],
+        data: bytes,
+        encoder_data: bytes | None = None,
+        encoder: Encoder | None = None,
+        packed_terms: bytes | None = None,
     ) -> LinearModel:
         if meta.get("format") != FORMAT:
             raise ValueError(f"unsupported triage model format: {meta.get('format')!r} (expected {FORMAT!r})")
@@ -320,6 +345,7 @@ class LinearModel:
             threshold=float(meta["threshold"]),
             encoder_coef=encoder_coef,
             encoder=encoder,
+            packed_terms=packed_terms,
         )
 
     def save(self, model_dir: str | Path) -> None:
@@ -331,11 +357,22 @@ class LinearModel:
             "threshold": self.threshold,
             "intercept": self.intercept,
             "features": {**self.meta.get("features", {}), "blocks": [block.to_json() for block in self.blocks]},
-            "weights": {"file": WEIGHTS_FILE, "features": len(self.features), "dtype": "float32", "order": "<"},
+            "weights": {
+                "file": WEIGHTS_FILE,
+                "features": len(self.features),
+                "dtype": "float32",
+                "order": "<",
+                MAX_ABS_TERM: max_abs_term(self.idf, self.coef),
+                "terms": self.packing,
+            },
         }
         (directory / MODEL_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (directory / WEIGHTS_FILE).write_bytes(
             _little_endian(self.features) + _little_endian(self.idf) + _little_endian(self.coef)
+        )
+        size = self._row_bytes
+        (directory / TERMS_FILE).write_bytes(
+            b"".join(self._packed_row(row).to_bytes(size, "little", signed=True) for row in range(len(self.features)))
         )
         if self.encoder_coef is not None:
             (directory / ENCODER_WEIGHTS_FILE).write_bytes(_little_endian(self.encoder_coef))
@@ -372,30 +409,46 @@ class LinearModel:
             self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words
         )
 
-    def _terms(self, rows: Sequence[int]) -> list[tuple[complex, ...]]:
-        """Per row: idf * weight for each label, then idf^2, `_paired`; computed on a row's first use."""
-        terms = self._row_terms
+    def _packed(self, rows: Sequence[int]) -> list[int]:
+        """Per row: idf * weight for each label, then idf^2, as one int of signed fixed-point fields; read from
+        terms.bin on a row's first use (or computed from the weights, ten times slower, when there is none)."""
+        packed = self._packed_rows
         try:
-            return list(map(terms.__getitem__, rows))
+            return list(map(packed.__getitem__, rows))
         except KeyError:
-            width, coef, idf = len(self.labels), self.coef, self.idf
+            data, size = self.packed_terms, self._row_bytes
             for row in rows:
-                if row not in terms:
-                    row_idf = idf[row]
-                    terms[row] = _paired(
-                        [*map(mul, coef[row * width : (row + 1) * width], repeat(row_idf)), row_idf * row_idf]
+                if row not in packed:
+                    packed[row] = (
+                        self._packed_row(row)
+                        if data is None
+                        else int.from_bytes(data[row * size : (row + 1) * size], "little", signed=True)
                     )
-            return list(map(terms.__getitem__, rows))
+            return list(map(packed.__getitem__, rows))
+
+    def _packed_row(self, row: int) -> int:
+        width, row_idf = len(self.labels), self.idf[row]
+        terms = [*map(mul, self.coef[row * width : (row + 1) * width], repeat(row_idf)), row_idf * row_idf]
+        return sum(map(lshift, map(round, map(mul, terms, repeat(self._scale))), self._shifts))
+
+    def _unpacked(self, total: int) -> list[float]:
+        """The fields of a sum of packed rows: per label the sum of idf * weight, then the sum of idf^2."""
+        columns: list[float] = []
+        scale = self._scale
+        for _ in self._shifts:
+            field = ((total + _FIELD_HALF) & _FIELD_MASK) - _FIELD_HALF
+            columns.append(field / scale)
+            total = (total - field) >> FIELD_BITS
+        return columns
 
     def _column_sums(self, rows: Sequence[int]) -> list[float]:
-        """Per label the sum of idf * weight over `rows`, then the sum of idf^2 (one column more than labels)."""
-        return self._unpaired([sum(column) for column in zip(*self._terms(rows), strict=True)])
-
-    def _unpaired(self, sums: Sequence[complex]) -> list[float]:
-        columns: list[float] = []
-        for pair in sums:
-            columns += (pair.real, pair.imag)
-        return columns[: len(self.labels) + 1]
+        """Per label the sum of idf * weight over `rows` (repeats counted), then the sum of idf^2."""
+        packed = self._packed(rows)
+        columns = [0.0] * len(self._shifts)
+        for start in range(0, len(packed), MAX_PACKED_SUM):  # one chunk, unless the text is huge
+            chunk = self._unpacked(sum(packed[start : start + MAX_PACKED_SUM]))
+            columns = list(map(add, columns, chunk))
+        return columns
 
     def _entries(self, number: int, tokens: list[str]) -> list[TokenEntry]:
         """Cached `TokenEntry` of each token, for a char n-gram block."""
@@ -409,42 +462,42 @@ class LinearModel:
             return list(map(cache.__getitem__, tokens))
 
     def _token_entry(self, number: int, token: str) -> TokenEntry:
-        """Kept rows of a token's char n-grams, and their `_column_sums` (paired)."""
+        """Kept rows of a token's char n-grams, and the sum of their packed terms."""
         block, row_of = self.blocks[number], self._row_of
         indices = block.indices((token,), number, self._offsets[number])
         rows = tuple(row for row in map(row_of.get, indices) if row is not None)
-        if not rows:
-            return rows, self._no_sums
-        return rows, tuple(sum(column) for column in zip(*self._terms(rows), strict=True))
+        return rows, sum(self._packed(rows))
 
     def _block_scores(
         self, number: int, block: FeatureBlock, tokens: list[str]
     ) -> tuple[list[float], WordFeatures | None]:
         """The block's part of the scores, and for word blocks what it saw (for explanations).
 
-        Sums of per-row (word n-grams) or cached per-token (char n-grams) column sums give count * idf * weight
-        per label and count * idf^2; the n-grams seen more than once are then corrected to sublinear TF
+        The sum of packed rows (word n-grams) or of cached per-token sums (char n-grams) gives count * idf *
+        weight per label and count * idf^2; the n-grams seen more than once are then corrected to sublinear TF
         (1 + ln count) and the norm to the L2 norm. The same numbers as scikit-learn's, many times faster than a
         dot product over the block's vector. Word n-grams are hashed every time: most are new, a cache would miss."""
         if block.kind == "word":
             grams = block.grams(tokens)
             found = list(map(self._row_of.get, hashed_indices(grams, number, block, self._offsets[number])))
             rows = [row for row in found if row is not None]
-            column_sums: Iterable[tuple[complex, ...]] = self._terms(rows)
+            if not rows:  # idf >= 1, so a block with kept rows has a positive norm
+                return [0.0] * len(self.labels), None
+            sums = self._column_sums(rows)
         else:
             entries = self._entries(number, tokens)
             rows = list(chain.from_iterable(map(_ROWS, entries)))
-            column_sums = map(_SUMS, entries)
-        if not rows:  # idf >= 1, so a block with kept rows has a positive norm
-            return [0.0] * len(self.labels), None
+            if not rows:
+                return [0.0] * len(self.labels), None
+            sums = self._unpacked(sum(map(_SUM, entries))) if len(rows) <= MAX_PACKED_SUM else self._column_sums(rows)
         counts = Counter(rows)
-        sums = self._unpaired([sum(column) for column in zip(*column_sums, strict=True)])
-        for count, group in _by_count(counts):
-            linear = 1.0 + math.log(count)
-            change = linear - count  # sublinear TF minus the linear count the sums hold
-            part = self._column_sums(group)
-            part[-1] *= (linear * linear - count) / change
-            sums = [total + change * value for total, value in zip(sums, part, strict=True)]
+        if len(counts) < len(rows):
+            for count, group in _by_count(counts):
+                linear = 1.0 + math.log(count)
+                change = linear - count  # sublinear TF minus the linear count the sums hold
+                part = self._column_sums(group)
+                part[-1] *= (linear * linear - count) / change
+                sums = [total + change * value for total, value in zip(sums, part, strict=True)]
         norm = math.sqrt(sums.pop())
         scores = [total / norm for total in sums]
         return scores, WordFeatures(grams, found, counts, norm) if block.kind == "word" else None
@@ -458,7 +511,7 @@ class LinearModel:
         return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
 
 
-_ROWS, _SUMS = itemgetter(0), itemgetter(1)
+_ROWS, _SUM = itemgetter(0), itemgetter(1)
 
 
 def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
@@ -473,12 +526,25 @@ def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
     return sorted(groups.items(), reverse=True)
 
 
-def _paired(columns: Sequence[float]) -> tuple[complex, ...]:
-    """Two float columns per complex number: `sum` adds real and imaginary parts apart with plain float additions
-    (what it does for floats up to Python 3.11; later ones compensate float sums), in half the steps. A zero pads
-    an odd count."""
-    padded = [*columns, 0.0] if len(columns) % 2 else columns
-    return tuple(map(complex, padded[0::2], padded[1::2]))
+# model.json "weights" key: the largest magnitude of a packed term (idf * weight, idf^2), for the packing scale.
+MAX_ABS_TERM = "max_abs_term"
+
+
+def max_abs_term(idf: array, coef: array) -> float:
+    """Largest |idf * weight| or idf^2 of a model (idf >= 1): a bound for every packed field of one row."""
+    if not idf:
+        return 1.0
+    largest_idf = max(idf)
+    return max(largest_idf * largest_idf, largest_idf * max(max(coef, default=0.0), -min(coef, default=0.0)))
+
+
+def packing_of(bound: float) -> dict[str, Any]:
+    """How rows are packed (model.json "weights" "terms"): field width, and fraction bits such that MAX_PACKED_SUM
+    terms of magnitude up to `bound` fit in a field."""
+    scale_bits = FIELD_BITS - 1 - MAX_PACKED_SUM.bit_length() - math.frexp(max(bound, 1.0))[1]
+    if scale_bits < 24:
+        raise ValueError(f"triage model weights too large to serve: a term of {bound}")
+    return {"file": TERMS_FILE, "field_bits": FIELD_BITS, "scale_bits": scale_bits}
 
 
 def novelty_score(kind: str, scores: Sequence[float], in_scope_scores: Sequence[float]) -> float:

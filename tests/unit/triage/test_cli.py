@@ -58,7 +58,7 @@ def test_train_writes_a_model_and_prints_its_metrics(tmp_path, capsys):
     assert _train(_write_csv(tmp_path / "history.csv", _rows()), model_dir) == 0
 
     printed = json.loads(capsys.readouterr().out)
-    assert sorted(path.name for path in model_dir.iterdir()) == ["model.json", "weights.bin"]
+    assert sorted(path.name for path in model_dir.iterdir()) == ["model.json", "terms.bin", "weights.bin"]
     assert printed["accuracy"] == 1.0
     assert json.loads((model_dir / "model.json").read_text())["labels"] == ["account", "order_status", "refund"]
 

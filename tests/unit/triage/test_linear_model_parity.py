@@ -1,6 +1,7 @@
 """The pure-Python scorer gives scikit-learn's own labels and scores (within 1e-6) on a whole test set."""
 
 import csv
+import json
 import random
 import zlib
 from pathlib import Path
@@ -11,7 +12,14 @@ import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
 
-from supportpilot.triage.linear_model import DEFAULT_BLOCKS, ENCODER_LAYER_MEANS, LinearModel, softmax
+from supportpilot.triage import linear_model
+from supportpilot.triage.linear_model import (
+    DEFAULT_BLOCKS,
+    ENCODER_LAYER_MEANS,
+    LinearModel,
+    max_abs_term,
+    softmax,
+)
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
 from supportpilot.triage.training import DEFAULT_MIN_DF, FittedPipeline, embed, featurise
 
@@ -128,6 +136,55 @@ def test_scorer_matches_scikit_learn_with_two_labels(tmp_path):
     _assert_parity(tmp_path, train, test_texts)
 
 
+def test_scorer_matches_scikit_learn_on_long_texts_whose_sums_are_split(tmp_path, monkeypatch):
+    """Packed sums are decoded in chunks of MAX_PACKED_SUM rows (huge texts); here a small chunk exercises it, and
+    long texts with words over and over exercise the sublinear TF correction."""
+    monkeypatch.setattr(linear_model, "MAX_PACKED_SUM", 50)
+    train = _generated(200, seed=1)
+    short, _ = _generated(40, seed=2)
+    long_texts = [" ".join(short[start : start + 12] * 5) for start in range(0, 40, 4)]
+
+    _assert_parity(tmp_path, train, short + long_texts)
+
+
+def _saved_model(tmp_path: Path) -> Path:
+    train = _generated(200, seed=1)
+    pipeline = FittedPipeline(DEFAULT_BLOCKS, DEFAULT_MIN_DF, c=20.0, seed=0)
+    pipeline.fit(featurise(train[0], DEFAULT_BLOCKS), train[1])
+    pipeline.export({"name": "parity", "version": "0"}, threshold=0.5).save(tmp_path)
+    return tmp_path
+
+
+def _edit_weights_meta(model_dir: Path, edit) -> None:
+    meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    edit(meta["weights"])
+    (model_dir / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_models_without_packed_terms_or_packed_otherwise_score_the_same(tmp_path):
+    test_texts, _ = _generated(50, seed=2)
+    model_dir = _saved_model(tmp_path)
+    expected = [LinearModel.load(model_dir).scores(text)[0] for text in test_texts]
+
+    terms = model_dir / "terms.bin"
+    terms.write_bytes(bytes(terms.stat().st_size))  # packed otherwise than this code packs: not to be read
+    _edit_weights_meta(model_dir, lambda weights: weights["terms"].update(scale_bits=30))
+    assert [LinearModel.load(model_dir).scores(text)[0] for text in test_texts] == expected
+
+    _edit_weights_meta(model_dir, lambda weights: [weights.pop("terms"), weights.pop("max_abs_term")])  # older
+    terms.unlink()
+    assert [LinearModel.load(model_dir).scores(text)[0] for text in test_texts] == expected
+
+
+def test_a_truncated_terms_file_is_refused(tmp_path):
+    model_dir = _saved_model(tmp_path)
+    terms = model_dir / "terms.bin"
+    terms.write_bytes(terms.read_bytes()[:-1])
+
+    with pytest.raises(ValueError, match=r"terms\.bin holds"):
+        LinearModel.load(model_dir)
+
+
 def test_scorer_matches_scikit_learn_with_a_sentence_encoder_block(tmp_path):
     train = _generated(200, seed=1)
     test_texts, _ = _generated(100, seed=2)
@@ -172,12 +229,14 @@ def test_exported_model_files_are_compact_and_self_describing(tmp_path):
 
     model = LinearModel.load(tmp_path)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.json", "weights.bin"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.json", "terms.bin", "weights.bin"]
     assert model.labels == ["order_status", "refund"]
     assert model.meta["weights"] == {
         "file": "weights.bin",
         "features": len(model.features),
         "dtype": "float32",
         "order": "<",
+        "max_abs_term": max_abs_term(model.idf, model.coef),
+        "terms": {"file": "terms.bin", "field_bits": 64, "scale_bits": model.packing["scale_bits"]},
     }
     assert (tmp_path / "weights.bin").stat().st_size == 4 * len(model.features) * (2 + 2)

@@ -282,7 +282,8 @@ class LinearModel:
         self._offsets = block_offsets(self.blocks)
         self._row_of = dict(zip(self.features, range(len(self.features)), strict=True))
         self._label_weights: dict[int, array] = {}  # a label's column of `coef`, taken when it is first explained
-        self.packing = packing_of(self.meta.get("weights", {}).get(MAX_ABS_TERM) or max_abs_term(self.idf, self.coef))
+        self.max_abs_term = self.meta.get("weights", {}).get(MAX_ABS_TERM) or max_abs_term(self.idf, self.coef)
+        self.packing = packing_of(self.max_abs_term)
         self._scale = float(2 ** self.packing["scale_bits"])
         self._shifts = [FIELD_BITS * field for field in range(len(self.labels) + 1)]
         self._row_bytes = len(self._shifts) * FIELD_BITS // 8 + 1
@@ -362,7 +363,7 @@ class LinearModel:
                 "features": len(self.features),
                 "dtype": "float32",
                 "order": "<",
-                MAX_ABS_TERM: max_abs_term(self.idf, self.coef),
+                MAX_ABS_TERM: self.max_abs_term,
                 "terms": self.packing,
             },
         }

@@ -3,6 +3,8 @@
 import tempfile
 from pathlib import Path
 
+from supportpilot.lambda_entry import sqs_batch_handler
+
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,8 +15,8 @@ from supportpilot.adapters.model_store import DynamoModelRegistry, S3ModelArtifa
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.classify import Classifier
 from supportpilot.envelopes import ClassifyRequest
-from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.learning.serving import PromotedModelTriager
+from supportpilot.settings import TableSettings
 from supportpilot.triage import Triager, load_triager
 from supportpilot.triage.interface import DEFAULT_MODEL_DIR
 

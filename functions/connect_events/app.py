@@ -5,8 +5,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
+from supportpilot.settings import TableSettings
 from supportpilot.timeline.connect import ConnectContactEvent, ConnectContactRecorder
 
 

@@ -23,7 +23,7 @@ from supportpilot.csat import (
     message_page,
     page_language,
 )
-from supportpilot.lambda_entry import TableSettings
+from supportpilot.settings import TableSettings
 
 
 class Settings(TableSettings):

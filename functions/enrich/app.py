@@ -1,5 +1,7 @@
 """EnrichQueue -> customer profile on the ticket -> RouteQueue."""
 
+from supportpilot.lambda_entry import sqs_batch_handler
+
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
@@ -11,8 +13,8 @@ from supportpilot.adapters.trend_store import DynamoTrendStore
 from supportpilot.connectors import ConnectorMisconfigured, ShopConnector, connector_from_secret
 from supportpilot.enrich import Enricher
 from supportpilot.envelopes import EnrichRequest
-from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.profile import VipRule
+from supportpilot.settings import TableSettings
 
 
 class Settings(TableSettings):

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from supportpilot.adapters.s3 import S3BlobStore, S3ExportFiles
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
+from supportpilot.settings import TableSettings
 from supportpilot.timeline.import_jobs import ExportUploaded, ImportJobRunner
 
 # Leave a minute for the last record, the checkpoint and the re-queue.

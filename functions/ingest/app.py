@@ -1,5 +1,7 @@
 """IngestQueue -> tickets, messages and timeline events in DynamoDB -> ClassifyQueue."""
 
+from supportpilot.lambda_entry import sqs_batch_handler
+
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -10,8 +12,8 @@ from supportpilot.adapters.s3 import S3BlobStore
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.envelopes import IngestWork
 from supportpilot.ingest import Ingestor
-from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
+from supportpilot.settings import TableSettings
 
 
 class Settings(TableSettings):

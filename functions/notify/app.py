@@ -4,6 +4,8 @@ The escalation workflow publishes team notifications to the SNS topic itself (st
 breach); this function adds the optional Slack or Teams post when an escalation starts.
 """
 
+from supportpilot.lambda_entry import sqs_batch_handler
+
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
@@ -14,8 +16,8 @@ from supportpilot.adapters.ses_mail import SesMailSender
 from supportpilot.adapters.team_channels import ChatWebhookChannel, chat_channels_from_secret
 from supportpilot.csat import CsatSigner, rating_link
 from supportpilot.envelopes import NotifyRequest
-from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.notify import Notifier
+from supportpilot.settings import TableSettings
 
 
 class Settings(TableSettings):

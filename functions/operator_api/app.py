@@ -22,7 +22,6 @@ from supportpilot.adapters.privacy_store import DynamoCustomerRecords, S3MailObj
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.escalation import EscalationService, WorkflowUnavailable
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.learning.ports import VersionNotFound
 from supportpilot.models import Message, TicketStatus
 from supportpilot.operator.claims import operator_from_claims
@@ -50,6 +49,7 @@ from supportpilot.ports import StoreUnavailable, TicketNotFound
 from supportpilot.privacy import CustomerExport, CustomerNotFound, CustomerSummary, DataRequestService, ErasureReport
 from supportpilot.retention import RetentionSettings
 from supportpilot.routing import PolicyInvalid
+from supportpilot.settings import TableSettings
 
 TITLE = "SupportPilot operator API"
 CustomerId = Annotated[str, Path(pattern="^C[0-9a-f]{24}$")]

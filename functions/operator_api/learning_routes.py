@@ -10,10 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from supportpilot.adapters.label_store import DynamoLabelStore
 from supportpilot.adapters.model_store import DynamoModelRegistry
 from supportpilot.adapters.sqs import SqsWorkQueue
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.learning.desk import LearningDesk, ModelList, RetrainBody, RetrainQueued, ReviewDecisionBody
 from supportpilot.operator.claims import operator_from_claims
 from supportpilot.operator.models import HumanLabel, Operator
+from supportpilot.settings import TableSettings
 
 
 class LearningSettings(TableSettings):

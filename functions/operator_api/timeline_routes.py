@@ -8,11 +8,11 @@ from supportpilot.adapters.s3 import S3ExportFiles
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
 from supportpilot.ingest import DeliveryCommitter
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.operator.claims import operator_from_claims
 from supportpilot.operator.models import Operator, Role
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.privacy import CustomerNotFound
+from supportpilot.settings import TableSettings
 from supportpilot.timeline.calls import CallLog
 from supportpilot.timeline.import_jobs import ImportJobs
 from supportpilot.timeline.models import (

@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from supportpilot.adapters.insights_store import DynamoInsightsStore
 from supportpilot.insights import WorkloadView
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.operator.claims import operator_from_claims
 from supportpilot.operator.workload import WorkloadDesk
 from supportpilot.report import CONTENT_SECURITY_POLICY, render_html
+from supportpilot.settings import TableSettings
 
 settings = TableSettings.from_environment()
 router = Router()

@@ -1,5 +1,7 @@
 """RouteQueue -> routing decision on the ticket -> escalation and notifications."""
 
+from supportpilot.lambda_entry import sqs_batch_handler
+
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,9 +14,9 @@ from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.envelopes import RouteRequest
 from supportpilot.escalation import EscalationService, SlaPolicy
-from supportpilot.lambda_entry import TableSettings, sqs_batch_handler
 from supportpilot.route import Router
 from supportpilot.routing import PolicyProblem, PolicySource
+from supportpilot.settings import TableSettings
 
 
 class Settings(TableSettings):

@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.team_channels import SnsTeamChannel, chat_channels_from_secret
 from supportpilot.adapters.trend_store import DynamoTrendStore
-from supportpilot.lambda_entry import TableSettings
 from supportpilot.notify.service import DEFAULT_DESK_URL, TeamChannel
+from supportpilot.settings import TableSettings
 from supportpilot.trends import SpikeRule, TrendAlerter
 
 

@@ -1,4 +1,8 @@
-"""What every SQS-triggered function's entry point does, written once."""
+"""What every SQS-triggered function's entry point does, written once.
+
+Import this module before anything that imports pydantic (pyproject.toml's isort sections put it first): Powertools'
+batch module then skips its parser models, which this entry point does not use.
+"""
 
 from collections.abc import Callable
 
@@ -6,15 +10,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from supportpilot.settings import FunctionSettings
-
-
-class TableSettings(FunctionSettings):
-    """Settings of a function that reads or writes the ticket table."""
-
-    table_name: str
-    ticket_retention_days: int = 730
 
 
 def sqs_batch_handler(

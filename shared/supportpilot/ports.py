@@ -4,17 +4,26 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from supportpilot.models import AuditEntry, CustomerIdentity, Message, Ticket, TicketStatus, TimelineEvent, TriageResult
+from supportpilot.models import (
+    AuditEntry,
+    CustomerIdentity,
+    Entity,
+    Message,
+    Ticket,
+    TicketStatus,
+    TimelineEvent,
+    TriageResult,
+)
 
 
-class PhoneContactPoint(BaseModel):
+class PhoneContactPoint(Entity):
     """A phone number (E.164) that reaches the customer, as calls are matched by (`timeline/customers.py`)."""
 
     customer: CustomerIdentity
     phone: str
 
 
-class DeliveryRecord(BaseModel):
+class DeliveryRecord(Entity):
     """Everything one inbound delivery writes. The store writes it all or nothing."""
 
     dedupe_key: str
@@ -27,7 +36,7 @@ class DeliveryRecord(BaseModel):
     phone_contact_points: list[PhoneContactPoint] = Field(default_factory=list)
 
 
-class QuarantinedMail(BaseModel):
+class QuarantinedMail(Entity):
     ses_message_id: str
     raw_s3_key: str
     reasons: list[str]

@@ -26,3 +26,10 @@ class FunctionSettings(BaseModel):
         except ValidationError as exc:
             problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"{cls.__name__} is misconfigured: {problems}") from None
+
+
+class TableSettings(FunctionSettings):
+    """Settings of a function that reads or writes the ticket table."""
+
+    table_name: str
+    ticket_retention_days: int = 730

@@ -57,3 +57,32 @@ def test_the_stages_after_ingest_do_not_load_the_webhook_parsers():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_cold_start_of_the_classify_handler_loads_no_label_models_and_no_powertools_parser_models():
+    """Neither is used in the classify stage: the operator's label models (reached through the learning loop's
+    ports) and Powertools' parser models (loaded by its batch module when pydantic was imported before it)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code_dir = Path(__file__).resolve().parents[2] / "functions" / "classify"
+    environment = {
+        **os.environ,
+        "TABLE_NAME": "desk",
+        "ENRICH_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/enrich",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    environment.pop("MODEL_BUCKET", None)
+    code = (
+        f"import sys; sys.path.append({str(code_dir)!r}); import app; "
+        "print(sorted(name for name in sys.modules if name in "
+        "('supportpilot.operator.models', 'aws_lambda_powertools.utilities.parser')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
+    ).stdout
+    assert loaded.strip().splitlines()[-1] == "[]"

@@ -1,13 +1,17 @@
 """What the learning loop needs from the outside world; adapters in `supportpilot.adapters.model_store`
 and `supportpilot.adapters.label_store`."""
 
+from __future__ import annotations
+
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from supportpilot.learning.models import HoldoutManifest, ModelVersion, PromotedPointer
 from supportpilot.models import AuditEntry
-from supportpilot.operator.models import HumanLabel, LabelFlag, LabelStatus
+
+if TYPE_CHECKING:  # annotations only: the classify stage reaches this module and needs no label models
+    from supportpilot.operator.models import HumanLabel, LabelFlag, LabelStatus
 
 
 class VersionNotFound(LookupError):

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -127,10 +128,10 @@ class EventFactory:
         raise ValueError(f"no stage feeds {queue}")
 
 
-def run_child(arguments: list[str]) -> tuple[float, dict]:
+def run_child(arguments: list[str], environment: dict[str, str] | None = None) -> tuple[float, dict]:
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, *arguments], capture_output=True, text=True, check=True, env=os.environ.copy()
+        [sys.executable, *arguments], capture_output=True, text=True, check=True, env=environment or os.environ.copy()
     )
     wall = time.perf_counter() - started
     return wall, json.loads(completed.stdout.strip().splitlines()[-1])
@@ -160,14 +161,19 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
         "ConnectEventsFunction": factory.connect_event,
     }
     with tempfile.TemporaryDirectory() as scratch:
+        package = Path(scratch) / "package"
+        for part in ("shared", "functions"):  # as `sam build` packages them: sources, no .pyc
+            shutil.copytree(ROOT / part, package / part, ignore=shutil.ignore_patterns("__pycache__"))
+        environment = os.environ | {"PYTHONPATH": str(package / "shared"), "PYTHONDONTWRITEBYTECODE": "1"}
         for name, spec in factory.stack.template.functions.items():
             if name in NO_COLD_START_RUN:
                 continue
+            code_dir = package / Path(spec.code_dir).resolve().relative_to(ROOT)
             walls, imports, served, served_without_boto3, failures = [], [], [], [], 0
             for run in range(runs):
                 event_file = Path(scratch) / f"{name}-{run}.json"
                 event_file.write_text(json.dumps(builders[name]()))
-                wall, child = run_child([str(COLD_START), str(spec.code_dir), str(event_file)])
+                wall, child = run_child([str(COLD_START), str(code_dir), str(event_file)], environment)
                 walls.append(wall)
                 imports.append(child["import_s"])
                 served.append(child["first_event_s"])
@@ -310,8 +316,8 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "Import of the handler module (settings, clients, model) and the first event served, measured inside a "
         "fresh process from its first line; `process wall` is the parent's view, interpreter start included. "
         "The `boto3 floor` row is a process that only imports boto3 and creates one client. Source files are not "
-        "precompiled (`PYTHONDONTWRITEBYTECODE=1`, like a `sam build` package without .pyc); installed "
-        "packages are.",
+        "precompiled: the children import shared/ and functions/ from a copy without `__pycache__`, with "
+        "`PYTHONDONTWRITEBYTECODE=1`, like a `sam build` package without .pyc; installed packages are.",
         "",
         "`excluding boto3` is import + first event less the time the same process spent inside boto3, measured in "
         "it (bench/cold_start.py): `import boto3` (with botocore, s3transfer and urllib3; imported first, before "

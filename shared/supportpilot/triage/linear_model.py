@@ -5,6 +5,8 @@ The model is trained with scikit-learn (see `training.py`) and exported to a dir
 - `model.json`: name, version, labels, novelty threshold, feature configuration, training counts, metrics;
 - `weights.bin`: little-endian arrays, in this order: feature index (uint32, ascending), idf (float32)
   per feature, then one float32 weight per (feature, label), row-major;
+- `terms.bin`: the same weights as the scorer adds them up, per feature its packed terms (`packing_of`), a
+  little-endian signed integer of the same size for each; derived from `weights.bin` and optional;
 - `encoder_weights.bin` (models trained with a sentence encoder only): one float32 weight per (encoder
   dimension, label), row-major, little-endian.
 
@@ -304,9 +306,9 @@ class LinearModel:
         encoder_data = (directory / ENCODER_WEIGHTS_FILE).read_bytes() if "encoder" in meta else None
         try:
             terms = meta["weights"].get("terms")
-            packed_terms = None  # models from older versions, or packed otherwise than this code packs: from weights
+            packed_terms = None  # older models, a lost file, or packed otherwise than this code packs: from weights
             if terms is not None and terms == packing_of(meta["weights"][MAX_ABS_TERM]):
-                packed_terms = (directory / TERMS_FILE).read_bytes()
+                packed_terms = (directory / TERMS_FILE).read_bytes() if (directory / TERMS_FILE).is_file() else None
             data = (directory / WEIGHTS_FILE).read_bytes()
             return cls._from_files(meta, data, encoder_data, encoder, packed_terms)
         except (AttributeError, KeyError, TypeError) as error:

@@ -164,15 +164,19 @@ def _edit_weights_meta(model_dir: Path, edit) -> None:
 def test_models_without_packed_terms_or_packed_otherwise_score_the_same(tmp_path):
     test_texts, _ = _generated(50, seed=2)
     model_dir = _saved_model(tmp_path)
-    expected = [LinearModel.load(model_dir).scores(text)[0] for text in test_texts]
-
+    model = LinearModel.load(model_dir)
+    expected = [model.scores(text)[0] for text in test_texts]
     terms = model_dir / "terms.bin"
+
     terms.write_bytes(bytes(terms.stat().st_size))  # packed otherwise than this code packs: not to be read
     _edit_weights_meta(model_dir, lambda weights: weights["terms"].update(scale_bits=30))
     assert [LinearModel.load(model_dir).scores(text)[0] for text in test_texts] == expected
 
+    terms.unlink()  # model.json names it, the file is gone: derived data, packed from the weights again
+    _edit_weights_meta(model_dir, lambda weights: weights["terms"].update(scale_bits=model.packing["scale_bits"]))
+    assert [LinearModel.load(model_dir).scores(text)[0] for text in test_texts] == expected
+
     _edit_weights_meta(model_dir, lambda weights: [weights.pop("terms"), weights.pop("max_abs_term")])  # older
-    terms.unlink()
     assert [LinearModel.load(model_dir).scores(text)[0] for text in test_texts] == expected
 
 

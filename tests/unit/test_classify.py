@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from supportpilot.classify import KEPT_TOPIC_REASON, keep_known_topic
 from supportpilot.models import TriageResult
 
@@ -48,9 +53,6 @@ def test_a_reply_placed_only_with_low_confidence_keeps_the_tickets_topic():
 def test_the_stages_after_ingest_do_not_load_the_webhook_parsers():
     """Their queue messages (`supportpilot.envelopes`) and domain modules stand alone: a cold start of classify,
     enrich, route or notify does not pay for importing (and, without .pyc files, compiling) the webhook sources."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, supportpilot.envelopes, supportpilot.classify, supportpilot.enrich, supportpilot.route; "
         "print(sorted(name for name in sys.modules if name.startswith('supportpilot.webhooks')))"
@@ -62,11 +64,6 @@ def test_the_stages_after_ingest_do_not_load_the_webhook_parsers():
 def test_a_cold_start_of_the_classify_handler_loads_no_label_models_and_no_powertools_parser_models():
     """Neither is used in the classify stage: the operator's label models (reached through the learning loop's
     ports) and Powertools' parser models (loaded by its batch module when pydantic was imported before it)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     code_dir = Path(__file__).resolve().parents[2] / "functions" / "classify"
     environment = {
         **os.environ,

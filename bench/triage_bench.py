@@ -138,9 +138,9 @@ COLD_START_NOTE = (
     "pydantic (`TriageInput`, `TriageResult`), `supportpilot.models`, `supportpilot.mail.text` (its "
     "`split_reply` cuts quoted replies), the triage modules' regular expressions, the model files (and, for an "
     "encoder model, numpy and the encoder) and one message; with .pyc files. It does not include boto3, "
-    "Powertools or the rest of the classify handler, whose imports (the adapters, Powertools' batch models, "
-    "and through `supportpilot.learning.ports` the operator's label models) weigh more than triage itself: see "
-    "ClassifyFunction in the cold start table. Words the scorer has not seen in this process cost more than known ones "
+    "Powertools or the rest of the classify handler (its adapters, settings and queue messages): see "
+    "ClassifyFunction in the cold start table, and its column without boto3. Words the scorer has not seen in "
+    "this process cost more than known ones "
     "(per-token sums and per-row terms are cached): the speed rows are measured after only 50 seed messages, "
     "when a message still brings words new to the process (two at the median)."
 )

@@ -55,15 +55,17 @@ def int8_weights(encoder: SentenceEncoder) -> int:
     return size
 
 
-def scored(model: LinearModel, examples: Sequence[Example]) -> tuple[list[Decided], list[float]]:
-    """Each message's decision, and the model's top in-scope probability for it."""
-    decided, confidence = [], []
+def decided(model: LinearModel, examples: Sequence[Example]) -> list[Decided]:
+    return [(decision.label, decision.rejected is None) for decision in map(model.decide, (e.text for e in examples))]
+
+
+def top_in_scope_probability(model: LinearModel, examples: Sequence[Example]) -> list[float]:
+    """The n-gram model's certainty about each message (only the n-gram model's: the encoder runs once)."""
+    certainty = []
     for example in examples:
-        decision = model.decide(example.text)
-        decided.append((decision.label, decision.rejected is None))
         scores, _ = model.scores(example.text)
-        confidence.append(max(softmax([scores[index] for index in model._in_scope])))
-    return decided, confidence
+        certainty.append(max(softmax([scores[index] for index in model._in_scope])))
+    return certainty
 
 
 def cascade(ngram: list[Decided], encoder: list[Decided], confidence: list[float], t: float) -> list[Decided]:
@@ -110,7 +112,8 @@ def main() -> None:
             train_model(train, validation=held),
             train_model(train, validation=held, encoder=encoder),
         )
-    (ngram, confidence), (encoded, _) = scored(held_models[0], held), scored(held_models[1], held)
+    ngram, encoded = decided(held_models[0], held), decided(held_models[1], held)
+    confidence = top_in_scope_probability(held_models[0], held)
     target = metrics(encoded, held)["accuracy"]
     steps = [step / 50 for step in range(51)]
     chosen = {
@@ -120,7 +123,8 @@ def main() -> None:
         )
         for slack in SLACKS
     }
-    (ngram, confidence), (encoded, _) = scored(test_models[0], test), scored(test_models[1], test)
+    ngram, encoded = decided(test_models[0], test), decided(test_models[1], test)
+    confidence = top_in_scope_probability(test_models[0], test)
     report["test"] = {"n-gram model": metrics(ngram, test), "encoder model": metrics(encoded, test)}
     for slack, t in chosen.items():
         report["test"][f"cascade, slack {slack}"] = {

@@ -146,6 +146,16 @@ def median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 1)
 
 
+def build_layer(artifacts: Path) -> None:
+    """SupportPilotLayer as `sam build` makes it (shared/Makefile), compiled by this interpreter: in
+    `artifacts`/python."""
+    subprocess.run(
+        ["make", "--quiet", "-C", str(ROOT / "shared"), "build-SupportPilotLayer"],
+        check=True,
+        env=os.environ | {"ARTIFACTS_DIR": str(artifacts), "PYTHON_RUNTIME": sys.executable},
+    )
+
+
 def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
     rows = []
     builders: dict[str, Callable[[], dict]] = {
@@ -162,9 +172,9 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
     }
     with tempfile.TemporaryDirectory() as scratch:
         package = Path(scratch) / "package"
-        for part in ("shared", "functions"):  # as `sam build` packages them: sources, no .pyc
-            shutil.copytree(ROOT / part, package / part, ignore=shutil.ignore_patterns("__pycache__"))
-        environment = os.environ | {"PYTHONPATH": str(package / "shared"), "PYTHONDONTWRITEBYTECODE": "1"}
+        build_layer(package)
+        shutil.copytree(ROOT / "functions", package / "functions", ignore=shutil.ignore_patterns("__pycache__"))
+        environment = os.environ | {"PYTHONPATH": str(package / "python"), "PYTHONDONTWRITEBYTECODE": "1"}
         for name, spec in factory.stack.template.functions.items():
             if name in NO_COLD_START_RUN:
                 continue
@@ -315,9 +325,10 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "",
         "Import of the handler module (settings, clients, model) and the first event served, measured inside a "
         "fresh process from its first line; `process wall` is the parent's view, interpreter start included. "
-        "The `boto3 floor` row is a process that only imports boto3 and creates one client. Source files are not "
-        "precompiled: the children import shared/ and functions/ from a copy without `__pycache__`, with "
-        "`PYTHONDONTWRITEBYTECODE=1`, like a `sam build` package without .pyc; installed packages are.",
+        "The `boto3 floor` row is a process that only imports boto3 and creates one client. The children import "
+        "the supportpilot package as `sam build` packages SupportPilotLayer (shared/Makefile: compiled to .pyc, by "
+        "this interpreter here) and functions/ from a copy without `__pycache__` (a handler module is compiled at "
+        "import, as in Lambda), with `PYTHONDONTWRITEBYTECODE=1`; installed packages have their .pyc.",
         "",
         "`excluding boto3` is import + first event less the time the same process spent inside boto3, measured in "
         "it (bench/cold_start.py): `import boto3` (with botocore, s3transfer and urllib3; imported first, before "

@@ -30,7 +30,7 @@ import numpy as np
 
 from bench.triage_bench import banking77_rows, clinc150_rows
 from supportpilot.triage.interface import OUT_OF_SCOPE
-from supportpilot.triage.linear_model import LinearModel, novelty_score, softmax
+from supportpilot.triage.linear_model import LinearModel, softmax
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
 from supportpilot.triage.training import Example, split_holdout, train_model
 
@@ -68,24 +68,14 @@ def int8_weights(encoder: SentenceEncoder) -> int:
     return size
 
 
-def decision(model: LinearModel, scores: Sequence[float]) -> Decided:
-    """`model.decide`'s label and verdict, from the scores it would otherwise compute a second time."""
-    in_scope_scores = [scores[index] for index in model._in_scope]
-    best = model._in_scope[in_scope_scores.index(max(in_scope_scores))]
-    out_of_scope = model._out_of_scope
-    rejected = (out_of_scope is not None and scores[out_of_scope] > scores[best]) or novelty_score(
-        model.novelty, scores, in_scope_scores
-    ) < model.threshold
-    return model.labels[best], not rejected
-
-
 def scored(model: LinearModel, examples: Sequence[Example]) -> tuple[list[Decided], list[list[float]]]:
     """Each message's served decision and in-scope scores, from one `scores()` call a message (the encoder runs
     once)."""
     decisions, in_scope_scores = [], []
     for example in examples:
         scores, _ = model.scores(example.text)
-        decisions.append(decision(model, scores))
+        decided = model.decision(scores, [])
+        decisions.append((decided.label, decided.rejected is None))
         in_scope_scores.append([scores[index] for index in model._in_scope])
     return decisions, in_scope_scores
 

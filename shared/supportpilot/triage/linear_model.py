@@ -399,7 +399,10 @@ class LinearModel:
 
     def decide(self, text: str) -> Decision:
         """The served decision for a raw text: best in-scope label, its confidence, and whether it is rejected."""
-        scores, words = self.scores(text)
+        return self.decision(*self.scores(text))
+
+    def decision(self, scores: list[float], words: list[WordFeatures]) -> Decision:
+        """`decide` for a text's `scores()`."""
         in_scope = self._in_scope
         in_scope_scores = [scores[index] for index in in_scope]
         probabilities = softmax(in_scope_scores)

@@ -3,9 +3,9 @@
 Hashed word and char_wb n-grams (see `linear_model`) -> sublinear TF-IDF per block, L2 -> multinomial
 LogisticRegression. A stratified holdout gives the reported metrics and the novelty threshold: the
 energy (log-sum-exp of the in-scope scores; it separates unknown topics better than the top probability)
-that keeps ~95% of in-scope holdout messages. Rows labelled `out_of_scope` train a class of their own
-(half of them; the other half measures the out-of-scope recall): a message that class wins, or whose
-energy is below the threshold, goes to a person as out of scope.
+that keeps ~95% of in-scope holdout messages (`novelty_threshold`). Rows labelled `out_of_scope` train a
+class of their own (half of them; the other half measures the out-of-scope recall): a message that class
+wins, or whose energy is below the threshold, goes to a person as out of scope.
 
 Parameters are rounded to float32 before they are measured and exported, so scikit-learn and the
 pure-Python scorer use the very same numbers; `float32_max_proba_change` in the metrics records what
@@ -287,11 +287,16 @@ def _array(typecode: str, values) -> Any:
     return result
 
 
-def novelty_threshold(top_probabilities: Sequence[float], keep: float = IN_SCOPE_KEPT) -> float:
-    """The highest probability that still keeps at least `keep` of these in-scope messages."""
-    ranked = sorted(top_probabilities, reverse=True)
+def novelty_threshold(scores: Sequence[float], keep: float = IN_SCOPE_KEPT) -> float:
+    """A threshold that keeps at least `keep` of these in-scope messages' novelty scores: halfway between the
+    lowest kept score and the next one down, so that the message with the lowest kept score still passes when the
+    served model recomputes its score a rounding error lower (pure Python against numpy: ~1e-13)."""
+    ranked = sorted(scores, reverse=True)
     kept = min(len(ranked), max(1, math.ceil(round(keep * len(ranked), 9))))
-    return float(ranked[kept - 1])
+    lowest_kept = ranked[kept - 1]
+    if kept < len(ranked) and math.isfinite(ranked[kept]):
+        return float((lowest_kept + ranked[kept]) / 2)
+    return float(lowest_kept)
 
 
 def data_digest(examples: Sequence[Example]) -> str:

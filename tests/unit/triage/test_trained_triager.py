@@ -16,7 +16,18 @@ from supportpilot.triage.interface import (
     REASON_TRUNCATED,
 )
 from supportpilot.triage.linear_model import TrainedTriager, normalise
-from supportpilot.triage.training import Example, train_model, write_model
+from supportpilot.triage.training import (
+    DEFAULT_HOLDOUT,
+    DEFAULT_SEED,
+    Example,
+    evaluate_model,
+    novelty_threshold,
+    read_corpus,
+    split_holdout,
+    train_model,
+    write_model,
+)
+from tests.conftest import PROJECT_ROOT
 
 PHRASES = {
     "refund": ["ik wil mijn geld terug", "wanneer krijg ik de terugbetaling", "I want a refund", "money back please"],
@@ -163,3 +174,23 @@ def test_the_out_of_scope_class_does_not_take_known_topics(triager_with_out_of_s
 
     assert result.category == "order_status"
     assert not result.needs_human
+
+
+def test_the_lowest_kept_message_stays_kept_when_its_score_is_recomputed_a_rounding_error_lower():
+    threshold = novelty_threshold([5.0, 4.0, 3.0, 2.0, 1.0], keep=0.8)
+
+    assert [score >= threshold for score in (5.0, 4.0, 3.0, 2.0, 1.0)] == [True, True, True, True, False]
+    assert threshold <= 2.0 - 1e-12  # the lowest kept score, recomputed a rounding error lower
+    assert novelty_threshold([3.0, 2.0, float("-inf")], keep=0.5) == 2.0  # no finite score below the kept ones
+
+
+def test_the_served_model_keeps_and_rejects_the_holdout_as_training_measured_it():
+    examples = read_corpus(PROJECT_ROOT / "corpus")
+    model = train_model(examples)
+    _, holdout = split_holdout(examples, DEFAULT_HOLDOUT, DEFAULT_SEED)
+
+    served = evaluate_model(model, holdout)
+
+    measured = model.meta["metrics"]
+    assert served["in_scope_kept"] == measured["in_scope_kept"]
+    assert served["out_of_scope_recall"] == measured["out_of_scope_recall"]

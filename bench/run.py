@@ -27,6 +27,7 @@ from pathlib import Path
 import boto3
 
 from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
+from bench.layer import build_layer
 from bench.parse_bench import table as parse_table
 from bench.retrain_bench import table as retrain_table
 from bench.triage_bench import DEFAULT_MODEL
@@ -146,16 +147,6 @@ def median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 1)
 
 
-def build_layer(artifacts: Path) -> None:
-    """SupportPilotLayer as `sam build` makes it (shared/Makefile), compiled by this interpreter: in
-    `artifacts`/python."""
-    subprocess.run(
-        ["make", "--quiet", "-C", str(ROOT / "shared"), "build-SupportPilotLayer"],
-        check=True,
-        env=os.environ | {"ARTIFACTS_DIR": str(artifacts), "PYTHON_RUNTIME": sys.executable},
-    )
-
-
 def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
     rows = []
     builders: dict[str, Callable[[], dict]] = {
@@ -172,9 +163,9 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
     }
     with tempfile.TemporaryDirectory() as scratch:
         package = Path(scratch) / "package"
-        build_layer(package)
+        layer = build_layer(package)
         shutil.copytree(ROOT / "functions", package / "functions", ignore=shutil.ignore_patterns("__pycache__"))
-        environment = os.environ | {"PYTHONPATH": str(package / "python"), "PYTHONDONTWRITEBYTECODE": "1"}
+        environment = os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
         for name, spec in factory.stack.template.functions.items():
             if name in NO_COLD_START_RUN:
                 continue

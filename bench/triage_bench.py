@@ -20,6 +20,7 @@ Data sets come from ../shared/data; a missing one is reported as skipped, not fa
 import argparse
 import csv
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.layer import build_layer
 from supportpilot.triage.interface import OUT_OF_SCOPE, TriageInput
 from supportpilot.triage.linear_model import Encoder, TrainedTriager
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
@@ -101,13 +103,15 @@ def warm_p50_ms(model_dir: Path, seen_first: int = 50, decision_only: bool = Fal
     return statistics.median(timings) / 1e6
 
 
-def cold_start_ms(code: str) -> tuple[float, float]:
-    """Medians of wall time and CPU time (user + system) of fresh processes running `code`."""
+def cold_start_ms(code: str, layer: Path) -> tuple[float, float]:
+    """Medians of wall time and CPU time (user + system) of fresh processes running `code` with the supportpilot
+    package from `layer` (`bench.layer.build_layer`: its own .pyc, none written)."""
+    environment = os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
     walls, cpus = [], []
     for _ in range(COLD_RUNS):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=environment)
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -137,7 +141,8 @@ COLD_START_NOTE = (
     "The cold start covers the triage package as `supportpilot triage` and the classify stage use it: Python, "
     "pydantic (`TriageInput`, `TriageResult`), `supportpilot.models`, `supportpilot.mail.text` (its "
     "`split_reply` cuts quoted replies), the triage modules' regular expressions, the model files (and, for an "
-    "encoder model, numpy and the encoder) and one message; with .pyc files. It does not include boto3, "
+    "encoder model, numpy and the encoder) and one message; the package as SupportPilotLayer ships it (compiled "
+    "by shared/Makefile), installed packages with their .pyc. It does not include boto3, "
     "Powertools or the rest of the classify handler (its adapters, settings and queue messages): see "
     "ClassifyFunction in the cold start table, and its column without boto3. Words the scorer has not seen in "
     "this process cost more than known ones "
@@ -146,9 +151,9 @@ COLD_START_NOTE = (
 )
 
 
-def _speed_rows(model_dir: Path) -> dict[str, str]:
-    cold, cold_cpu = cold_start_ms(COLD_CODE.format(model=str(model_dir)))
-    floor, _ = cold_start_ms("pass")
+def _speed_rows(model_dir: Path, layer: Path) -> dict[str, str]:
+    cold, cold_cpu = cold_start_ms(COLD_CODE.format(model=str(model_dir)), layer)
+    floor, _ = cold_start_ms("pass", layer)
     every = len(read_corpus(ROOT / "corpus"))
     return {
         "warm": f"{warm_p50_ms(model_dir):.3f} ms",
@@ -169,11 +174,12 @@ def table(model_dir: Path, speed_only: bool = False) -> str:
     encoder = SentenceEncoder(default_encoder_dir())
     with tempfile.TemporaryDirectory() as scratch:
         encoder_model = _encoder_model(encoder, Path(scratch) / "model")
+        layer = build_layer(Path(scratch) / "layer")
         columns = []
         for directory, with_encoder in ((model_dir, None), (encoder_model, encoder)):
             bank, clinc = (skipped, skipped) if speed_only else (banking77(with_encoder), clinc150(with_encoder))
             size = artifact_mb(directory) + (artifact_mb(default_encoder_dir()) if with_encoder else 0.0)
-            columns.append({"bank": bank, "clinc": clinc, "size": size, **_speed_rows(directory)})
+            columns.append({"bank": bank, "clinc": clinc, "size": size, **_speed_rows(directory, layer)})
             columns[-1]["holdout"] = seed_holdout(directory)
     rows = [
         ("banking77 accuracy (train.csv -> test.csv)", ">= 0.93", [_figure(c["bank"], "accuracy") for c in columns]),

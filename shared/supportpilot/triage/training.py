@@ -206,6 +206,7 @@ class FittedPipeline:
         import numpy as np
         from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
         self.kept = []
         for block in range(len(self.blocks)):
@@ -218,7 +219,10 @@ class FittedPipeline:
             tfidf.idf_ = tfidf.idf_.astype(np.float32).astype(np.float64)
             self.tfidfs.append(tfidf)
         self.classifier = LogisticRegression(C=self.c, max_iter=2000, random_state=self.seed)
-        self.classifier.fit(self.transform(counts, embeddings), list(labels))
+        # BLAS sums in another order with each thread count, which moved weights in the 7th digit: with one thread
+        # the same data gives the same model whatever OPENBLAS_NUM_THREADS says (on the same CPU and libraries).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.classifier.fit(self.transform(counts, embeddings), list(labels))
         return self
 
     def round_to_float32(self) -> None:

@@ -1,10 +1,13 @@
 """TrainedTriager: the same result fields and needs_human reasons as the baseline, for any input."""
 
+import json
 import random
 
 import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
+
+from threadpoolctl import threadpool_limits
 
 from supportpilot.triage import TriageInput, load_triager
 from supportpilot.triage.interface import (
@@ -15,7 +18,7 @@ from supportpilot.triage.interface import (
     REASON_PRIVACY,
     REASON_TRUNCATED,
 )
-from supportpilot.triage.linear_model import TrainedTriager, normalise
+from supportpilot.triage.linear_model import MODEL_FILE, LinearModel, TrainedTriager, normalise
 from supportpilot.triage.training import (
     DEFAULT_HOLDOUT,
     DEFAULT_SEED,
@@ -184,13 +187,30 @@ def test_the_lowest_kept_message_stays_kept_when_its_score_is_recomputed_a_round
     assert novelty_threshold([3.0, 2.0, float("-inf")], keep=0.5) == 2.0  # no finite score below the kept ones
 
 
-def test_the_served_model_keeps_and_rejects_the_holdout_as_training_measured_it():
-    examples = read_corpus(PROJECT_ROOT / "corpus")
-    model = train_model(examples)
-    _, holdout = split_holdout(examples, DEFAULT_HOLDOUT, DEFAULT_SEED)
+@pytest.fixture(scope="module")
+def seed_corpus() -> list[Example]:
+    return read_corpus(PROJECT_ROOT / "corpus")
 
-    served = evaluate_model(model, holdout)
 
-    measured = model.meta["metrics"]
+@pytest.fixture(scope="module")
+def seed_model(seed_corpus, tmp_path_factory):
+    with threadpool_limits(limits=1, user_api="blas"):  # as `make model` trains (OPENBLAS_NUM_THREADS=1)
+        return write_model(train_model(seed_corpus), tmp_path_factory.mktemp("models") / "seed")
+
+
+def test_the_served_model_keeps_and_rejects_the_holdout_as_training_measured_it(seed_corpus, seed_model):
+    _, holdout = split_holdout(seed_corpus, DEFAULT_HOLDOUT, DEFAULT_SEED)
+
+    served = evaluate_model(LinearModel.load(seed_model), holdout)
+
+    measured = json.loads((seed_model / MODEL_FILE).read_text())["metrics"]
     assert served["in_scope_kept"] == measured["in_scope_kept"]
     assert served["out_of_scope_recall"] == measured["out_of_scope_recall"]
+
+
+def test_training_gives_the_same_model_whatever_the_number_of_blas_threads(seed_corpus, seed_model, tmp_path):
+    with threadpool_limits(limits=2, user_api="blas"):
+        again = write_model(train_model(seed_corpus), tmp_path / "seed")
+
+    for name in (MODEL_FILE, "weights.bin", "terms.bin"):
+        assert (again / name).read_bytes() == (seed_model / name).read_bytes(), name

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from supportpilot import desk_metrics
 from supportpilot.models import OrderSummary, Ticket, utc_now
-from supportpilot.notify.service import NotificationFailed, TeamChannel
+from supportpilot.notify.service import NotificationFailed, TeamChannel, publish_alert
 
 COMPLAINT_CATEGORIES = frozenset({"product_defect", "delivery_problem", "return_request"})
 RECENT_ORDER_DAYS = 90
@@ -208,7 +208,7 @@ class TrendAlerter:
                 still.append(alert.sku)
                 continue
             try:
-                self._publish(alert_text(alert, self._desk_url))
+                publish_alert(list(self._channels()), alert_text(alert, self._desk_url), audience="product-team")
             except NotificationFailed:
                 self._state.close_alert(alert.sku)  # so the retry alerts again
                 raise
@@ -219,14 +219,3 @@ class TrendAlerter:
         for sku in rearmed:
             self._state.close_alert(sku)
         return TrendRun(skus_checked=checked, alerted=alerted, still_alerting=still, rearmed=rearmed)
-
-    def _publish(self, text: str) -> None:
-        channels = list(self._channels())
-        failures = []
-        for channel in channels:
-            try:
-                channel.publish(text)
-            except NotificationFailed as exc:
-                failures.append(str(exc))
-        if failures:
-            raise NotificationFailed(f"{len(failures)} of {len(channels)} product-team channels failed: {failures}")

@@ -457,3 +457,29 @@ def test_a_chat_webhook_answering_500_fails_the_alert_so_sqs_retries(desk, chat_
     assert "secret-token" not in str(failure.value)
     assert len(chat_server.posts) == 1
     assert not any(entry.action == "team_alerted" for entry in desk.store.audit_trail(ticket.id))
+
+
+def test_a_retry_after_a_chat_webhook_failed_alerts_only_the_channels_that_missed_it(desk, chat_server):
+    chat_server.status = 500
+    ticket, _ = open_ticket(desk, routing=routed())
+    channels = [SnsTeamChannel(boto3.client("sns"), desk.topic_arn), ChatWebhookChannel("slack", chat_server.url)]
+    notifier = Notifier(desk.store, SesMailSender(boto3.client("ses")), channels, SUPPORT)
+    request = NotifyRequest(kind="team_alert", ticket_id=ticket.id)
+    with pytest.raises(NotificationFailed):
+        notifier.notify(request)
+
+    chat_server.status = 200
+    assert notifier.notify(request).result == "team_alerted"  # SQS's retry of the same request
+    assert notifier.notify(request).result == "already_alerted"  # and a redelivery after that
+
+    assert len(desk.published_alerts()) == 1
+    assert len(chat_server.posts) == 2  # the failed post and the retry's
+    assert [entry.action for entry in desk.store.audit_trail(ticket.id)].count("team_alerted") == 1
+
+
+def test_another_alert_request_for_the_same_ticket_alerts_again(desk):
+    ticket, _ = open_ticket(desk, routing=routed())
+    for _ in range(2):
+        assert desk.notifier.notify(NotifyRequest(kind="team_alert", ticket_id=ticket.id)).result == "team_alerted"
+
+    assert len(desk.published_alerts()) == 2

@@ -37,6 +37,8 @@ class MemoryTrendStore:
 
 
 class RecordingChannel:
+    name = "slack"
+
     def __init__(self, fail: bool = False):
         self.texts: list[str] = []
         self.fail = fail

@@ -5,6 +5,9 @@ plus one item per reply request on the ticket's partition (erased and exported w
 | item         | pk            | sk                  |
 |--------------|---------------|---------------------|
 | send marker  | TICKET#<id>   | SEND#<request id>   |
+| alert posts  | TICKET#<id>   | ALERT#<request id>  |
+
+An alert posts item holds the names of the team channels that took a team alert request (`posted`).
 """
 
 from datetime import datetime
@@ -27,6 +30,10 @@ from supportpilot.ports import StoreUnavailable
 
 def _send_key(ticket_id: str, request_id: str) -> dict[str, str]:
     return {"pk": f"TICKET#{ticket_id}", "sk": f"SEND#{request_id}"}
+
+
+def _alert_key(ticket_id: str, request_id: str) -> dict[str, str]:
+    return {"pk": f"TICKET#{ticket_id}", "sk": f"ALERT#{request_id}"}
 
 
 class DynamoNotifyStore(DynamoTicketStore):
@@ -156,6 +163,23 @@ class DynamoNotifyStore(DynamoTicketStore):
             }
             writes.append({"Update": marker})
         self._write(writes, "the ticket disappeared")
+
+    def team_alert_posts(self, ticket_id: str, request_id: str) -> set[str]:
+        item = self._get(_alert_key(ticket_id, request_id))
+        return set(item.get("posted", ())) if item else set()
+
+    def record_team_alert_post(self, ticket_id: str, request_id: str, channel: str, at: datetime) -> None:
+        self._call(
+            "update_item",
+            TableName=self._table,
+            Key=serialise(_alert_key(ticket_id, request_id)),
+            UpdateExpression="SET kind = :kind, expires_at = if_not_exists(expires_at, :expires) ADD posted :channel",
+            ExpressionAttributeValues={
+                ":kind": {"S": "team_alert_posts"},
+                ":expires": {"N": str(self._expires_at(at, "delivery_markers"))},
+                ":channel": {"SS": [channel]},
+            },
+        )
 
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None:
         self._call("put_item", TableName=self._table, Item=serialise(self._audit_item(ticket_id, audit)))

@@ -20,6 +20,8 @@ _SNS_SUBJECT = "SupportPilot: a ticket needs attention"
 
 
 class SnsTeamChannel:
+    name = "sns"
+
     def __init__(self, client: Any, topic_arn: str, subject: str = _SNS_SUBJECT):
         self._client = client
         self._topic_arn = topic_arn
@@ -62,7 +64,7 @@ class ChatWebhookChannel:
     def __init__(self, kind: ChatKind, url: str, timeout_seconds: float = 5.0):
         if urlsplit(url).scheme not in ("https", "http"):
             raise ValueError(f"the {kind} webhook URL must be http(s)")
-        self._kind = kind
+        self.name = self._kind = kind
         self._url = url
         self._payload = _PAYLOADS[kind]
         self._timeout = timeout_seconds

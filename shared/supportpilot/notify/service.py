@@ -47,9 +47,31 @@ class MailSender(Protocol):
 
 
 class TeamChannel(Protocol):
+    name: str  # one per kind of channel ("sns", "slack", "teams"): what a retry skips when it took the alert
+
     def publish(self, text: str) -> None:
         """Posts one alert; raises NotificationFailed when the channel does not take it."""
         ...
+
+
+def publish_alert(
+    channels: Sequence[TeamChannel],
+    text: str,
+    audience: str = "team",
+    on_posted: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Posts `text` to every channel, calling `on_posted(name)` after each post that went through, then raises
+    NotificationFailed naming the channels that failed, if any did."""
+    failures: list[str] = []
+    for channel in channels:
+        try:
+            channel.publish(text)
+        except NotificationFailed as exc:
+            failures.append(str(exc))
+            continue
+        on_posted(channel.name)
+    if failures:
+        raise NotificationFailed(f"{len(failures)} of {len(channels)} {audience} channels failed: {failures}")
 
 
 class SendMarker(BaseModel):
@@ -87,13 +109,18 @@ class NotifyStore(Protocol):
         ...
 
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None: ...
+    def team_alert_posts(self, ticket_id: str, request_id: str) -> set[str]:
+        """The team channels that took this alert request already."""
+        ...
+
+    def record_team_alert_post(self, ticket_id: str, request_id: str, channel: str, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
 class NotifyOutcome:
     """What one request did; safe to log (ids and fixed reasons only)."""
 
-    result: str  # sent, already_acknowledged, already_sent, send_unknown, not_notified, team_alerted
+    result: str  # sent, already_acknowledged, already_sent, send_unknown, not_notified, team_alerted, already_alerted
     ticket_id: str
     message_id: str | None = None
     reason: str | None = None
@@ -180,7 +207,7 @@ class Notifier:
     def notify(self, request: NotifyRequest) -> NotifyOutcome:
         ticket = self._store.get_ticket(request.ticket_id)
         if request.kind == "team_alert":
-            return self._alert_team(ticket)
+            return self._alert_team(ticket, request.request_id)
         if request.kind == "acknowledgement" and ticket.acknowledged_at is not None:
             return NotifyOutcome("already_acknowledged", ticket.id)
         return self._mail_customer(ticket, request)
@@ -301,16 +328,19 @@ class Notifier:
             self._store.release_send(ticket_id, marker, reason, audit)
 
     # ---------- team ----------
-    def _alert_team(self, ticket: Ticket) -> NotifyOutcome:
-        text = team_alert_text(ticket, self._desk_url)
-        failures: list[str] = []
-        for channel in self._team_channels:
-            try:
-                channel.publish(text)
-            except NotificationFailed as exc:
-                failures.append(str(exc))
-        if failures:
-            raise NotificationFailed(f"{len(failures)} of {len(self._team_channels)} team channels failed: {failures}")
+    def _alert_team(self, ticket: Ticket, request_id: str) -> NotifyOutcome:
+        """Each channel takes an alert request once: a retry after one channel failed, or a redelivery, posts
+        only to the channels that have not taken it (one that stopped between its post and the record of it
+        posts again: a repeated alert is better than a lost one)."""
+        posted = self._store.team_alert_posts(ticket.id, request_id)
+        waiting = [channel for channel in self._team_channels if channel.name not in posted]
+        if self._team_channels and not waiting:
+            return NotifyOutcome("already_alerted", ticket.id)
+
+        def record_post(channel: str) -> None:
+            self._store.record_team_alert_post(ticket.id, request_id, channel, utc_now())
+
+        publish_alert(waiting, team_alert_text(ticket, self._desk_url), on_posted=record_post)
         audit = AuditEntry(actor=NOTIFY_ACTOR, action="team_alerted", detail={"channels": len(self._team_channels)})
         self._store.record_audit(ticket.id, audit)
         return NotifyOutcome("team_alerted", ticket.id)

@@ -415,6 +415,7 @@ def test_an_agent_who_hears_the_customer_did_not_get_a_mail_clears_the_marker_an
     send.find_element(By.XPATH, ".//button[text()='Customer did not get it']").click()
     wait(browser).until(lambda d: not d.find_element(By.ID, "unconfirmed-sends").is_displayed())
     assert "Mail status unknown" not in browser.find_element(By.ID, "ticket-meta").text
+    assert "null" not in browser.find_element(By.ID, "ticket-meta").text
     assert "write your reply below" in browser.find_element(By.ID, "status").text
     assert browser.switch_to.active_element == browser.find_element(By.ID, "reply-text")
     assert (f"Operator: {subject_of(token)}", "customer_notification_checked") in audit_rows(browser)

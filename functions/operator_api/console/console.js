@@ -504,10 +504,11 @@ function renderTicket() {
     " · ",
     `#${ticket.id}`,
     " ",
-    ticket.triage?.high_emotional_load ? el("span", { className: "marker emotional" }, t("emotional_marker")) : null,
+    // replaceChildren would write a null as the text "null": an absent marker is an empty string.
+    ticket.triage?.high_emotional_load ? el("span", { className: "marker emotional" }, t("emotional_marker")) : "",
     detail.unconfirmed_sends?.length
       ? el("span", { className: "marker unconfirmed" }, t("unconfirmed_sends_marker", { count: detail.unconfirmed_sends.length }))
-      : null,
+      : "",
   );
   renderUnconfirmedSends(detail.unconfirmed_sends || []);
   const escalation = detail.escalation?.state;

@@ -37,6 +37,7 @@ from supportpilot.operator.models import (
     ReplyBody,
     Role,
     RoutingPolicyView,
+    SendCheckBody,
     SlaState,
     SuggestionDecisionBody,
     TicketDetail,
@@ -44,7 +45,13 @@ from supportpilot.operator.models import (
     TicketPage,
     TicketSummary,
 )
-from supportpilot.operator.service import Conflict, InvalidRequest, NotAuthenticated, OperatorDesk
+from supportpilot.operator.service import (
+    Conflict,
+    InvalidRequest,
+    NotAuthenticated,
+    OperatorDesk,
+    UnconfirmedSendNotFound,
+)
 from supportpilot.ports import StoreUnavailable, TicketNotFound
 from supportpilot.privacy import CustomerExport, CustomerNotFound, CustomerSummary, DataRequestService, ErasureReport
 from supportpilot.retention import RetentionSettings
@@ -137,6 +144,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     TicketNotFound: 404,
     CustomerNotFound: 404,
     VersionNotFound: 404,
+    UnconfirmedSendNotFound: 404,
     Conflict: 409,
     InvalidRequest: 422,
     PolicyInvalid: 422,
@@ -203,6 +211,12 @@ def claim(ticket_id: str) -> ActionResult:
 def reply(ticket_id: str, body: ReplyBody) -> ActionResult:
     """An `Idempotency-Key` header makes a repeat of the request answer the first one's result."""
     return desk.reply(caller(), ticket_id, body, app.current_event.headers.get("Idempotency-Key"))
+
+
+@app.post("/api/tickets/<ticket_id>/unconfirmed-sends/<request_id>/checked")
+def check_unconfirmed_send(ticket_id: str, request_id: str, body: SendCheckBody) -> ActionResult:
+    """A repeat with the same answer gets the first check's result; another answer is 409."""
+    return desk.check_unconfirmed_send(caller(), ticket_id, request_id, body)
 
 
 @app.post("/api/tickets/<ticket_id>/suggestion")

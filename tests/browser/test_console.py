@@ -4,15 +4,22 @@ import base64
 import json
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
-from supportpilot.local.stack import DEMO_OPERATOR_PASSWORD, DEMO_WEBHOOK_SECRETS
+from supportpilot.adapters.notify_store import DynamoNotifyStore
+from supportpilot.adapters.sqs import SqsWorkQueue
+from supportpilot.envelopes import NotifyRequest
+from supportpilot.ids import new_ulid
+from supportpilot.local.stack import DEMO_OPERATOR_PASSWORD, DEMO_WEBHOOK_SECRETS, REGION, STACK_NAME
+from supportpilot.notify.service import SendMarker
 from supportpilot.webhooks import sign_form
 from tests.browser.conftest import SCREENSHOTS
 
@@ -360,3 +367,55 @@ def test_a_double_clicked_reply_is_queued_once_and_the_same_words_written_again_
             break
         time.sleep(0.1)
     assert len(queued) == 2 and len(sent) == 2
+
+
+def reply_of_unknown_delivery(demo, ticket_id: str, operator_id: str) -> str:
+    """A reply whose first attempt stopped after SES took it: its marker still says `sending` when the
+    request comes again, so the demo's notify stage records the delivery as unknown and sends nothing.
+    Returns its request id."""
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=demo.moto_url, region_name=REGION)
+
+    def physical_id(logical_id: str) -> str:
+        resource = client("cloudformation").describe_stack_resource(StackName=STACK_NAME, LogicalResourceId=logical_id)
+        return resource["StackResourceDetail"]["PhysicalResourceId"]
+
+    request = NotifyRequest(
+        kind="operator_reply", ticket_id=ticket_id, text="Your parcel left today.", operator_id=operator_id
+    )
+    marker = SendMarker(
+        request_id=request.request_id, state="sending", message_id=new_ulid(), claimed_at=datetime.now(UTC)
+    )
+    assert DynamoNotifyStore(client("dynamodb"), physical_id("DeskTable"), 730).claim_send(ticket_id, marker) is None
+    SqsWorkQueue(client("sqs"), physical_id("NotifyQueue")).send(request)
+    return request.request_id
+
+
+def test_an_agent_who_hears_the_customer_did_not_get_a_mail_clears_the_marker_and_is_sent_to_the_reply(demo, browser):
+    token = demo.token(AGENT)
+    tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]
+    ticket_id = next(t["id"] for t in tickets if t["channel"] == "email")
+    request_id = reply_of_unknown_delivery(demo, ticket_id, subject_of(token))
+    for _ in range(200):
+        unconfirmed = demo.call("GET", f"/api/tickets/{ticket_id}", token)[1]["unconfirmed_sends"]
+        if unconfirmed:
+            break
+        time.sleep(0.1)
+    assert [entry["detail"]["request_id"] for entry in unconfirmed] == [request_id]
+
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.get(f"{demo.console_url}/index.html#ticket/{ticket_id}")
+    send = wait(browser).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'#unconfirmed-send-list li[data-request-id="{request_id}"]')
+    )
+    assert "Mail status unknown (1)" in browser.find_element(By.ID, "ticket-meta").text
+    assert "Reply by an operator" in send.text
+    send.find_element(By.XPATH, ".//button[text()='Customer did not get it']").click()
+    wait(browser).until(lambda d: not d.find_element(By.ID, "unconfirmed-sends").is_displayed())
+    assert "Mail status unknown" not in browser.find_element(By.ID, "ticket-meta").text
+    assert "null" not in browser.find_element(By.ID, "ticket-meta").text
+    assert "write your reply below" in browser.find_element(By.ID, "status").text
+    assert browser.switch_to.active_element == browser.find_element(By.ID, "reply-text")
+    assert (f"Operator: {subject_of(token)}", "customer_notification_checked") in audit_rows(browser)

@@ -224,6 +224,9 @@ def test_the_openapi_document_is_valid_and_lists_every_route(desk, tokens):
     assert {"/api/tickets", "/api/tickets/{ticket_id}", "/api/breaches", "/api/routing-policy"} <= set(paths)
     actions = {"claim", "reply", "suggestion", "labels", "notes", "close", "reopen", "reassign"}
     assert {f"/api/tickets/{{ticket_id}}/{action}" for action in actions} <= set(paths)
+    assert "post" in paths["/api/tickets/{ticket_id}/unconfirmed-sends/{request_id}/checked"]
+    answer = response["body"]["components"]["schemas"]["SendCheckBody"]["properties"]["customer_got_it"]
+    assert "the desk never sends that mail again" in answer["description"]
 
 
 ROUTE_MODULES = ("learning_routes", "timeline_routes", "workload")

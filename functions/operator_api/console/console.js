@@ -504,11 +504,13 @@ function renderTicket() {
     " · ",
     `#${ticket.id}`,
     " ",
-    ticket.triage?.high_emotional_load ? el("span", { className: "marker emotional" }, t("emotional_marker")) : null,
+    // replaceChildren would write a null as the text "null": an absent marker is an empty string.
+    ticket.triage?.high_emotional_load ? el("span", { className: "marker emotional" }, t("emotional_marker")) : "",
     detail.unconfirmed_sends?.length
       ? el("span", { className: "marker unconfirmed" }, t("unconfirmed_sends_marker", { count: detail.unconfirmed_sends.length }))
-      : null,
+      : "",
   );
+  renderUnconfirmedSends(detail.unconfirmed_sends || []);
   const escalation = detail.escalation?.state;
   $("claim").hidden = !(escalation === "waiting" || escalation === "breached");
   $("close-ticket").hidden = ticket.status === "closed";
@@ -527,6 +529,28 @@ function renderTicket() {
   renderLabels(detail.labels);
   renderAudit(detail.audit);
   tickTimers();
+}
+
+function renderUnconfirmedSends(sends) {
+  // Mails that may or may not have reached the customer: the operator says what they found out.
+  $("unconfirmed-sends").hidden = sends.length === 0;
+  $("unconfirmed-send-list").replaceChildren(
+    ...sends.map((entry) => {
+      const requestId = entry.detail.request_id;
+      const answer = (customerGotIt, key) => {
+        const button = el("button", { type: "button", className: customerGotIt ? null : "secondary" }, t(key));
+        button.addEventListener("click", () => checkSend(requestId, customerGotIt));
+        return button;
+      };
+      return el(
+        "li",
+        { className: "inline", dataset: { requestId } },
+        `${tOr("send_kind", entry.detail.kind)} · ${formatTime(entry.at)}`,
+        answer(true, "send_got_it"),
+        answer(false, "send_not_got_it"),
+      );
+    }),
+  );
 }
 
 function renderSuggestion(action) {
@@ -976,6 +1000,13 @@ async function act(path, body, successKey, extraHeaders) {
     report(error);
     return false;
   }
+}
+
+async function checkSend(requestId, customerGotIt) {
+  const path = `unconfirmed-sends/${encodeURIComponent(requestId)}/checked`;
+  const done = customerGotIt ? "done_send_received" : "done_send_not_received";
+  // Nothing is sent again: a customer who did not get the mail gets the operator's own reply.
+  if ((await act(path, { customer_got_it: customerGotIt }, done)) && !customerGotIt) $("reply-text").focus();
 }
 
 function onSubmit(formId, handler) {

@@ -308,6 +308,21 @@ class DynamoTicketStore:
         audit entry, in one transaction. Other stages own other fields, so nothing of theirs is
         overwritten. With `expected_status`, the write fails with `TicketChanged` if another writer
         moved the ticket meanwhile."""
+        update = self._ticket_fields_update(ticket, fields)
+        if expected_status is not None:
+            update["ConditionExpression"] += " AND #status = :expected"
+            update["ExpressionAttributeNames"]["#status"] = "status"
+            update["ExpressionAttributeValues"][":expected"] = expected_status.value
+        writes: list[dict[str, Any]] = [{"Update": update}]
+        if audit is not None:
+            writes.append({"Put": {"Item": self._audit_item(ticket.id, audit)}})
+        try:
+            self._transact(writes)
+        except ConditionFailed as exc:
+            raise TicketChanged(ticket.id) from exc
+
+    def _ticket_fields_update(self, ticket: Ticket, fields: list[str]) -> dict[str, Any]:
+        """The transaction's update of only `fields` of an existing ticket (see save_ticket_fields)."""
         data = ticket.model_dump(mode="json", include=set(fields))
         names = {f"#f{i}": field for i, field in enumerate(fields)}
         values: dict[str, Any] = {":now": utc_now().isoformat()}
@@ -324,27 +339,15 @@ class DynamoTicketStore:
                 values |= {":gsi2pk": f"QUEUE#{ticket.queue}", ":gsi2sk": f"{ticket.status}#{ticket.id}"}
             else:
                 removals += ["gsi2pk", "gsi2sk"]
-        condition = "attribute_exists(pk)"
-        if expected_status is not None:
-            condition += " AND #status = :expected"
-            names["#status"] = "status"
-            values[":expected"] = expected_status.value
-        update = {
+        return {
             "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
             "UpdateExpression": "SET "
             + ", ".join(assignments)
             + (" REMOVE " + ", ".join(removals) if removals else ""),
-            "ConditionExpression": condition,
+            "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        writes: list[dict[str, Any]] = [{"Update": update}]
-        if audit is not None:
-            writes.append({"Put": {"Item": self._audit_item(ticket.id, audit)}})
-        try:
-            self._transact(writes)
-        except ConditionFailed as exc:
-            raise TicketChanged(ticket.id) from exc
 
     # ---------- reads ----------
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:

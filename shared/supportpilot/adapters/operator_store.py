@@ -1,7 +1,8 @@
 """What the operator's desk reads and writes beyond the pipeline's ticket store.
 
 Human-verified labels are items of the ticket's partition (sk `LABEL#<ulid>`), and so are the
-operators' reply requests (sk `REPLY#<sha256 of operator id and idempotency key>`); the routing policy
+operators' reply requests (sk `REPLY#<sha256 of operator id and idempotency key>`) and their checks of
+unconfirmed sends (sk `CHECK#<request id>`, kept as long as the audit entries); the routing policy
 override is one SSM parameter.
 """
 
@@ -16,8 +17,10 @@ from supportpilot.adapters.dynamodb import ConditionFailed, DynamoTicketStore, d
 from supportpilot.adapters.label_store import label_item
 from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.models import OPEN_STATUSES, AuditEntry, Message, Ticket
-from supportpilot.operator.models import HumanLabel, ReplyRequest, TicketFilter
+from supportpilot.notify.service import SEND_STATUS_UNKNOWN
+from supportpilot.operator.models import HumanLabel, ReplyRequest, SendCheck, TicketFilter
 from supportpilot.operator.service import InvalidRequest
+from supportpilot.ports import TicketChanged, TicketNotFound
 from supportpilot.routing import PolicyOverrideUnavailable
 
 OPEN_BY_QUEUE_KEYS = frozenset({"pk", "sk", "gsi2pk", "gsi2sk"})
@@ -95,6 +98,31 @@ class DynamoOperatorStore(DynamoTicketStore):
             UpdateExpression="SET queued = :true",
             ExpressionAttributeValues=serialise({":true": True}),
         )
+
+    def record_send_check(
+        self, ticket_id: str, check: SendCheck, audit: AuditEntry, settled: Ticket | None = None
+    ) -> SendCheck | None:
+        key = {"pk": f"TICKET#{ticket_id}", "sk": f"CHECK#{check.request_id}"}
+        item = {**key, "kind": "send_check", "expires_at": self._expires_at(check.at, "audit")}
+        writes: list[dict[str, Any]] = [
+            {"Put": {"Item": item | check.model_dump(mode="json"), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": self._audit_item(ticket_id, audit)}},
+        ]
+        if settled is not None:
+            update = self._ticket_fields_update(settled, ["customer_notified", "customer_notified_reason"])
+            update["ConditionExpression"] = "customer_notified_reason = :unknown"
+            update["ExpressionAttributeValues"][":unknown"] = SEND_STATUS_UNKNOWN
+            writes.append({"Update": update})
+        try:
+            self._transact(writes)
+        except ConditionFailed as exc:
+            if not exc.failed_first:
+                raise TicketChanged(ticket_id) from exc
+            earlier = self._get(key)
+            if earlier is None:  # the ticket was erased in between
+                raise TicketNotFound(ticket_id) from exc
+            return SendCheck.model_validate(earlier)
+        return None
 
     def decide_suggestion(self, ticket_id: str, decision: str, audit: AuditEntry) -> bool:
         update = {

@@ -34,6 +34,11 @@ SEND_STATUS_UNKNOWN = (
     "not notified: an earlier attempt stopped after handing this mail to SES; check whether the customer got it"
 )
 SEND_UNKNOWN_ACTION = "customer_notification_unknown"
+SEND_CHECKED_ACTION = "customer_notification_checked"  # an operator found out whether the customer got it
+SEND_NOT_RECEIVED = "not notified: an operator checked and the customer did not get this mail; a person replies"
+NOTIFIED_ACTION = "customer_notified"
+NOT_NOTIFIED_ACTION = "customer_not_notified"
+MAIL_OUTCOME_ACTIONS = frozenset({NOTIFIED_ACTION, NOT_NOTIFIED_ACTION, SEND_UNKNOWN_ACTION})
 
 
 class NotificationFailed(RuntimeError):
@@ -168,12 +173,24 @@ def mail_ids_before(conversation: list[Message], answered: Message | None) -> tu
 
 def unconfirmed_sends(audit: list[AuditEntry]) -> list[AuditEntry]:
     """Mails that may or may not have reached the customer, one per request, oldest first. A later
-    mail that did arrive says nothing about them, so they stay until the ticket is gone."""
+    mail that did arrive says nothing about them, so they stay until an operator checks them."""
+    checked = {entry.detail.get("request_id") for entry in audit if entry.action == SEND_CHECKED_ACTION}
     first_per_request: dict[str, AuditEntry] = {}
     for entry in sorted(audit, key=lambda e: e.at):
-        if entry.action == SEND_UNKNOWN_ACTION:
-            first_per_request.setdefault(entry.detail.get("request_id", ""), entry)
+        request_id = entry.detail.get("request_id", "")
+        if entry.action == SEND_UNKNOWN_ACTION and request_id not in checked:
+            first_per_request.setdefault(request_id, entry)
     return list(first_per_request.values())
+
+
+def is_latest_mail(audit: list[AuditEntry], request_id: str) -> bool:
+    """Whether the request's unknown send is the ticket's latest mail outcome: the mail that
+    `customer_notified` describes."""
+    outcomes = [entry for entry in audit if entry.action in MAIL_OUTCOME_ACTIONS]
+    if not outcomes:
+        return False
+    latest = max(outcomes, key=lambda e: e.at)
+    return latest.action == SEND_UNKNOWN_ACTION and latest.detail.get("request_id") == request_id
 
 
 def _author(request: NotifyRequest) -> Actor:
@@ -183,7 +200,7 @@ def _author(request: NotifyRequest) -> Actor:
 
 
 def _not_notified_audit(request: NotifyRequest, author: Actor, reason: str) -> AuditEntry:
-    return AuditEntry(actor=author, action="customer_not_notified", detail={"kind": request.kind, "reason": reason})
+    return AuditEntry(actor=author, action=NOT_NOTIFIED_ACTION, detail={"kind": request.kind, "reason": reason})
 
 
 class Notifier:
@@ -266,7 +283,7 @@ class Notifier:
         if request.template:
             detail["template"] = request.template
         answers = request.kind in ANSWER_KINDS
-        audit = AuditEntry(actor=author, action="customer_notified", detail=detail)
+        audit = AuditEntry(actor=author, action=NOTIFIED_ACTION, detail=detail)
         self._store.record_sent(message, audit, first_response=answers, sent=marker)
         if answers and ticket.first_response_at is None:
             desk_metrics.record(

@@ -77,6 +77,24 @@ class NoteBody(_Body):
     text: str = Field(min_length=1, max_length=20_000, description="an internal note, never sent to the customer")
 
 
+class SendCheckBody(_Body):
+    customer_got_it: bool = Field(
+        description="what the operator found out about a mail whose delivery is unknown (asked the customer, looked"
+        " in the mail provider): true, the customer received it; false, they did not, and the operator replies"
+        " themselves, because the desk never sends that mail again"
+    )
+
+
+class SendCheck(BaseModel):
+    """An operator's answer for one unconfirmed send (a reply whose attempt stopped between SES and the
+    ticket write): one per request, so a repeat or a second operator finds it and records nothing new."""
+
+    request_id: str  # the NotifyRequest's request id
+    customer_got_it: bool
+    operator_id: str
+    at: datetime
+
+
 class SuggestionDecisionBody(_Body):
     decision: Literal["approved", "rejected"]
     comment: str | None = Field(default=None, max_length=2_000)
@@ -186,8 +204,8 @@ class TicketDetail(BaseModel):
     messages: list[Message]
     labels: list[HumanLabel]
     audit: list[AuditEntry]
-    # Mails whose attempt stopped between SES and the ticket write: a person checks whether the customer
-    # got each. `ticket.customer_notified` says how the latest mail went, so it cannot carry these.
+    # Mails whose attempt stopped between SES and the ticket write, until a person has checked whether the
+    # customer got each. `ticket.customer_notified` says how the latest mail went, so it cannot carry these.
     unconfirmed_sends: list[AuditEntry] = Field(default_factory=list)
     timeline: list[TimelineEvent]
 

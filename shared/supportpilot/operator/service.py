@@ -30,7 +30,13 @@ from supportpilot.models import (
     can_transition,
     utc_now,
 )
-from supportpilot.notify.service import unconfirmed_sends
+from supportpilot.notify.service import (
+    SEND_CHECKED_ACTION,
+    SEND_NOT_RECEIVED,
+    SEND_UNKNOWN_ACTION,
+    is_latest_mail,
+    unconfirmed_sends,
+)
 from supportpilot.operator.models import (
     ActionResult,
     HumanLabel,
@@ -42,6 +48,8 @@ from supportpilot.operator.models import (
     ReplyRequest,
     Role,
     RoutingPolicyView,
+    SendCheck,
+    SendCheckBody,
     SlaState,
     SuggestionDecisionBody,
     TicketDetail,
@@ -65,6 +73,10 @@ class NotAuthenticated(Exception):
 
 class Conflict(Exception):
     """The ticket is not in a state that allows this; the message says what happened."""
+
+
+class UnconfirmedSendNotFound(Exception):
+    """The ticket has no mail of that request whose delivery is unknown."""
 
 
 class InvalidRequest(ValueError):
@@ -105,6 +117,14 @@ class OperatorStore(Protocol):
         ...
 
     def mark_reply_queued(self, ticket_id: str, key: str) -> None: ...
+    def record_send_check(
+        self, ticket_id: str, check: SendCheck, audit: AuditEntry, settled: Ticket | None = None
+    ) -> SendCheck | None:
+        """Stores the check and its audit entry unless the request was checked before: returns that check
+        then and writes nothing. `settled` (the ticket with `customer_notified` and its reason as the check
+        leaves them) is written in the same transaction while the ticket's reason still says the send is
+        unknown; TicketChanged when another mail outcome replaced it meanwhile."""
+        ...
 
 
 class PolicyParameter(Protocol):
@@ -268,6 +288,51 @@ class OperatorDesk:
         if closing and ticket.status != TicketStatus.CLOSED:
             self.close(operator, ticket.id)
         return _reply_result(ticket.id, request)
+
+    def check_unconfirmed_send(
+        self, operator: Operator, ticket_id: str, request_id: str, body: SendCheckBody
+    ) -> ActionResult:
+        """Records what the operator found out about a mail whose delivery is unknown; nothing is sent
+        again either way (at most once). When that mail is the ticket's latest, `customer_notified`
+        follows the answer. Once per request: a repeat with the same answer gets the first check's
+        result, another answer is a conflict naming who checked."""
+        operator.require(Role.AGENT)
+        ticket = self._store.get_ticket(ticket_id)
+        audit = self._store.audit_trail(ticket_id)
+        if not any(e.action == SEND_UNKNOWN_ACTION and e.detail.get("request_id") == request_id for e in audit):
+            raise UnconfirmedSendNotFound(f"ticket {ticket_id} has no mail of request {request_id} to check")
+        check = SendCheck(
+            request_id=request_id, customer_got_it=body.customer_got_it, operator_id=operator.id, at=self._clock()
+        )
+        settled = None
+        if is_latest_mail(audit, request_id):
+            reason = None if check.customer_got_it else SEND_NOT_RECEIVED
+            settled = ticket.model_copy(
+                update={"customer_notified": check.customer_got_it, "customer_notified_reason": reason}
+            )
+        detail = {"request_id": request_id, "customer_got_it": check.customer_got_it}
+        entry = AuditEntry(at=check.at, actor=_actor(operator), action=SEND_CHECKED_ACTION, detail=detail)
+        try:
+            recorded = self._store.record_send_check(ticket_id, check, entry, settled) or check
+        except TicketChanged:
+            raise Conflict(f"ticket {ticket_id} got another mail meanwhile: reload it") from None
+        if recorded.customer_got_it != check.customer_got_it:
+            found = "the customer got it" if recorded.customer_got_it else "the customer did not get it"
+            raise Conflict(
+                f"the mail of request {request_id} was already checked by operator {recorded.operator_id} "
+                f"at {recorded.at.isoformat()}: {found}"
+            )
+        remaining = [e.detail.get("request_id") for e in unconfirmed_sends(audit)]
+        return ActionResult(
+            ticket_id=ticket_id,
+            status=ticket.status,
+            detail={
+                "request_id": request_id,
+                "customer_got_it": recorded.customer_got_it,
+                "checked_by": recorded.operator_id,
+                "unconfirmed_sends": [other for other in remaining if other != request_id],
+            },
+        )
 
     def decide_suggestion(self, operator: Operator, ticket_id: str, body: SuggestionDecisionBody) -> ActionResult:
         operator.require(Role.AGENT)

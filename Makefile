@@ -54,8 +54,24 @@ $(CHROMEDRIVER):
 screenshots: $(STAMP) $(CHROMEDRIVER)
 	SUPPORTPILOT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser -k "most_urgent_first or audit_trail or workload_an_agent"
 
-bench: $(STAMP) encoder
-	$(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)
+# The bench's cold starts and triage speed run where Lambda's would: the functions' runtime (template.yaml's
+# python3.13) with only the layers' packages and boto3 (Lambda's runtime brings it; pinned as in dev.lock). Python
+# 3.11 spends ~25 ms more of a classify cold start in garbage collection. Found on PATH or in pyenv; without it the
+# bench says it measured its own interpreter.
+LAMBDA_VENV := .venv-lambda
+LAMBDA_PYTHON = $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do \
+	$$p -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
+
+$(LAMBDA_VENV)/.installed: layers/dependencies/requirements.txt layers/numpy/requirements.txt requirements/dev.lock
+	@if [ -z "$(LAMBDA_PYTHON)" ]; then echo "no python3.13 here: make bench measures cold starts and triage speed with $(BIN)/python"; \
+	else set -e; rm -rf $(LAMBDA_VENV); $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV); \
+		$(LAMBDA_VENV)/bin/python -m pip install --quiet -c requirements/dev.lock boto3 \
+			-r layers/dependencies/requirements.txt -r layers/numpy/requirements.txt; \
+		touch $@; fi
+
+bench: $(STAMP) encoder $(LAMBDA_VENV)/.installed
+	SUPPORTPILOT_LAMBDA_PYTHON=$$(test -x $(LAMBDA_VENV)/bin/python && echo $(CURDIR)/$(LAMBDA_VENV)/bin/python) \
+		$(BIN)/python -m bench.run --out docs/benchmarks.md $(ARGS)
 
 # The shipped default triage model, from every corpus/seed_*.jsonl (fixed seed: reproducible).
 model: $(STAMP)

@@ -27,7 +27,7 @@ from pathlib import Path
 import boto3
 
 from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
-from bench.layer import build_layer
+from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description
 from bench.parse_bench import table as parse_table
 from bench.retrain_bench import table as retrain_table
 from bench.triage_bench import DEFAULT_MODEL
@@ -129,10 +129,12 @@ class EventFactory:
         raise ValueError(f"no stage feeds {queue}")
 
 
-def run_child(arguments: list[str], environment: dict[str, str] | None = None) -> tuple[float, dict]:
+def run_child(
+    arguments: list[str], environment: dict[str, str] | None = None, python: str = sys.executable
+) -> tuple[float, dict]:
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, *arguments], capture_output=True, text=True, check=True, env=environment or os.environ.copy()
+        [python, *arguments], capture_output=True, text=True, check=True, env=environment or os.environ.copy()
     )
     wall = time.perf_counter() - started
     return wall, json.loads(completed.stdout.strip().splitlines()[-1])
@@ -174,7 +176,7 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
             for run in range(runs):
                 event_file = Path(scratch) / f"{name}-{run}.json"
                 event_file.write_text(json.dumps(builders[name]()))
-                wall, child = run_child([str(COLD_START), str(code_dir), str(event_file)], environment)
+                wall, child = run_child([str(COLD_START), str(code_dir), str(event_file)], environment, LAMBDA_PYTHON)
                 walls.append(wall)
                 imports.append(child["import_s"])
                 served.append(child["first_event_s"])
@@ -197,7 +199,7 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
 def measure_boto3_floor(runs: int) -> dict:
     walls, clients = [], []
     for _ in range(runs):
-        wall, child = run_child([str(COLD_START), "--boto3"])
+        wall, child = run_child([str(COLD_START), "--boto3"], python=LAMBDA_PYTHON)
         walls.append(wall)
         clients.append(child["boto3_client_s"])
     return {"import_and_client_ms": median_ms(clients), "process_wall_ms": median_ms(walls)}
@@ -310,7 +312,8 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "# Benchmarks",
         "",
         f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, moto server on loopback). Medians of {runs} fresh processes.",
+        f"Python {platform.python_version()}, moto server on loopback). Medians of {runs} fresh processes. Cold "
+        f"starts and triage speed: {lambda_python_description()}.",
         "",
         "## Cold start per function",
         "",
@@ -318,7 +321,7 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "fresh process from its first line; `process wall` is the parent's view, interpreter start included. "
         "The `boto3 floor` row is a process that only imports boto3 and creates one client. The children import "
         "the supportpilot package as `sam build` packages SupportPilotLayer (shared/Makefile: compiled to .pyc, by "
-        "this interpreter here) and functions/ from a copy without `__pycache__` (a handler module is compiled at "
+        "that interpreter) and functions/ from a copy without `__pycache__` (a handler module is compiled at "
         "import, as in Lambda), with `PYTHONDONTWRITEBYTECODE=1`; installed packages have their .pyc.",
         "",
         "`excluding boto3` is import + first event less the time the same process spent inside boto3, measured in "

@@ -28,7 +28,8 @@ Two ideas, each an input of the same `FittedPipeline` (default n-gram blocks, C 
 
 Variant names: `ngram`; `static-<wmean|wsum|word>[-centre][-pcaN]-xS`; `[sub]<aug|distil[T]|softK>[-wX][-vo]`, and
 `DISTILLED+static-...` for both ideas in one model. Encoder outputs, counts and teacher probabilities are cached in
-/tmp/acc7 (.npy / .pkl). Takes 10 to 90 s a fit on one core. Results: docs/architecture.md, "The sentence encoder block".
+/tmp/acc7 (.npy / .pkl). Takes 10 to 90 s a fit on one core.
+Results: docs/architecture.md, "The sentence encoder block".
 """
 
 from __future__ import annotations

@@ -9,12 +9,14 @@
   in-scope accuracy and out-of-scope recall on test + oos_test;
 - warm p50 of `TrainedTriager.triage` per message over the seed corpus, with the default model: after 50
   messages (a message still brings new words to the scorer's caches), and after every message was seen once; and
-  of the model's decision alone (`LinearModel.decide`), without language, emotional load, explanation and result;
+  of the model's decision alone (`LinearModel.decide`), without language, emotional load, explanation and result
+  (bench/warm_triage.py, in a fresh process);
 - cold start: a fresh process that imports the triage package, loads the model and triages one message
   (wall time, and the child's CPU time, which stays put when other work shares the machine);
 - artifact size of the model directory.
 
-Data sets come from ../shared/data; a missing one is reported as skipped, not failed.
+Speed and cold start run under `bench.layer.LAMBDA_PYTHON` (Lambda's Python where `make bench` found one). Data sets
+come from ../shared/data; a missing one is reported as skipped, not failed.
 """
 
 import argparse
@@ -29,9 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.layer import build_layer
-from supportpilot.triage.interface import OUT_OF_SCOPE, TriageInput
-from supportpilot.triage.linear_model import Encoder, TrainedTriager
+from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description
+from supportpilot.triage.interface import OUT_OF_SCOPE
+from supportpilot.triage.linear_model import Encoder
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
 from supportpilot.triage.training import Example, evaluate_model, read_corpus, train_model, write_model
 
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_MODEL = ROOT / "shared" / "supportpilot" / "triage" / "models" / "default"
 COLD_RUNS = 5
+WARM_TRIAGE = Path(__file__).with_name("warm_triage.py")
 COLD_CODE = (
     "from supportpilot.triage import load_triager, TriageInput; "
     "load_triager({model!r}).triage(TriageInput(subject='Bestelling', body='Waar blijft mijn pakket?'))"
@@ -86,36 +89,36 @@ def clinc150(encoder: Encoder | None = None) -> dict[str, float] | str:
     }
 
 
-def warm_p50_ms(model_dir: Path, seen_first: int = 50, decision_only: bool = False) -> float:
-    """Median time per message over the seed corpus, after the first `seen_first` messages were triaged once:
-    of the whole triage, or (`decision_only`) of the model's decision alone (`LinearModel.decide`: tokens, scores,
-    novelty), the part scikit-learn's pipeline would do."""
-    triager = TrainedTriager(model_dir)
-    texts = [example.text for example in read_corpus(ROOT / "corpus")]
-    run = triager.model.decide if decision_only else (lambda text: triager.triage(TriageInput(body=text)))
-    for text in texts[:seen_first]:
-        run(text)
-    timings = []
-    for text in texts:
-        start = time.perf_counter_ns()
-        run(text)
-        timings.append(time.perf_counter_ns() - start)
-    return statistics.median(timings) / 1e6
+def warm_p50_ms(model_dir: Path, layer: Path, seen_first: int = 50, decision_only: bool = False) -> float:
+    """bench/warm_triage.py's median time per message over the seed corpus, in a fresh process under
+    LAMBDA_PYTHON with the package from `layer`."""
+    arguments = [str(WARM_TRIAGE), str(model_dir), str(ROOT / "corpus"), str(seen_first)]
+    completed = subprocess.run(
+        [LAMBDA_PYTHON, *arguments, *(["--decision-only"] if decision_only else [])],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_layer_environment(layer),
+    )
+    return json.loads(completed.stdout)["p50_ms"]
 
 
 def cold_start_ms(code: str, layer: Path) -> tuple[float, float]:
-    """Medians of wall time and CPU time (user + system) of fresh processes running `code` with the supportpilot
-    package from `layer` (`bench.layer.build_layer`: its own .pyc, none written)."""
-    environment = os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
+    """Medians of wall time and CPU time (user + system) of fresh processes running `code` under LAMBDA_PYTHON with
+    the supportpilot package from `layer` (`bench.layer.build_layer`: its own .pyc, none written)."""
     walls, cpus = [], []
     for _ in range(COLD_RUNS):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=environment)
+        subprocess.run([LAMBDA_PYTHON, "-c", code], check=True, cwd=ROOT, env=_layer_environment(layer))
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+
+
+def _layer_environment(layer: Path) -> dict[str, str]:
+    return os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def artifact_mb(model_dir: Path) -> float:
@@ -156,9 +159,9 @@ def _speed_rows(model_dir: Path, layer: Path) -> dict[str, str]:
     floor, _ = cold_start_ms("pass", layer)
     every = len(read_corpus(ROOT / "corpus"))
     return {
-        "warm": f"{warm_p50_ms(model_dir):.3f} ms",
-        "warm_seen": f"{warm_p50_ms(model_dir, seen_first=every):.3f} ms",
-        "warm_decision": f"{warm_p50_ms(model_dir, decision_only=True):.3f} ms",
+        "warm": f"{warm_p50_ms(model_dir, layer):.3f} ms",
+        "warm_seen": f"{warm_p50_ms(model_dir, layer, seen_first=every):.3f} ms",
+        "warm_decision": f"{warm_p50_ms(model_dir, layer, decision_only=True):.3f} ms",
         "cold": f"{cold:.0f} ms, CPU {cold_cpu:.0f} ms ({floor:.0f} ms of it `python -c pass`)",
     }
 
@@ -226,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.model / "model.json").is_file():
         print(f"bench: no model at {args.model}; run `make model` first", file=sys.stderr)
         return 2
-    result = f"`.venv/bin/python -m bench.triage_bench`\n\n{table(args.model, args.speed_only)}\n"
+    result = (
+        f"`.venv/bin/python -m bench.triage_bench` (speed: {lambda_python_description()})\n\n"
+        f"{table(args.model, args.speed_only)}\n"
+    )
     print(result)
     if args.out:
         args.out.write_text(result, encoding="utf-8")

@@ -1,0 +1,39 @@
+"""Child process of bench/triage_bench.py: the warm p50 of one model, under the functions' Python.
+
+Usage: warm_triage.py MODEL_DIR CORPUS_DIR SEEN_FIRST [--decision-only]     prints {"p50_ms": ..}
+
+The median time per message over the corpus, after its first SEEN_FIRST messages were triaged once: of the whole
+triage, or (--decision-only) of the model's decision alone (`LinearModel.decide`: tokens, scores, novelty), the
+part scikit-learn's pipeline would do.
+"""
+
+import json
+import statistics
+import sys
+import time
+
+from supportpilot.triage import TriageInput
+from supportpilot.triage.linear_model import TrainedTriager
+from supportpilot.triage.training import read_corpus
+
+
+def main() -> None:
+    model_dir, corpus_dir, seen_first = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    triager = TrainedTriager(model_dir)
+    texts = [example.text for example in read_corpus(corpus_dir)]
+    if "--decision-only" in sys.argv[4:]:
+        run = triager.model.decide
+    else:
+        run = lambda text: triager.triage(TriageInput(body=text))  # noqa: E731
+    for text in texts[:seen_first]:
+        run(text)
+    timings = []
+    for text in texts:
+        start = time.perf_counter_ns()
+        run(text)
+        timings.append(time.perf_counter_ns() - start)
+    print(json.dumps({"p50_ms": statistics.median(timings) / 1e6}))
+
+
+if __name__ == "__main__":
+    main()

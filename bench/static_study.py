@@ -28,7 +28,7 @@ Two ideas, each an input of the same `FittedPipeline` (default n-gram blocks, C 
 
 Variant names: `ngram`; `static-<wmean|wsum|word>[-centre][-pcaN]-xS`; `[sub]<aug|distil[T]|softK>[-wX][-vo]`, and
 `DISTILLED+static-...` for both ideas in one model. Encoder outputs, counts and teacher probabilities are cached in
-/tmp/acc7 (.npy / .pkl). Takes 10 to 90 s a fit on one core.
+.cache/static_study (.npy / .pkl). Takes 10 to 90 s a fit on one core.
 Results: docs/architecture.md, "The sentence encoder block".
 """
 
@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.triage_bench import banking77_rows
 from supportpilot.triage.linear_model import DEFAULT_BLOCKS, tokenise
 from supportpilot.triage.sentence_encoder import installed_encoder
 from supportpilot.triage.training import (
@@ -54,12 +55,10 @@ from supportpilot.triage.training import (
     FittedPipeline,
     embed,
     featurise,
-    read_examples,
     split_holdout,
 )
 
-DATA = Path("/work/shared/data/banking77")
-CACHE = Path("/tmp/acc7")
+CACHE = Path(__file__).resolve().parents[1] / ".cache" / "static_study"
 COPIES = 5
 FOLDS = 5
 TEACHER_LAYER_MEANS = (0,)
@@ -85,7 +84,7 @@ def cached(name: str, compute):
 
 # ---------------------------------------------------------------- data
 
-train_rows = read_examples(DATA / "train.csv", "text", "category")
+train_rows = banking77_rows("train")
 LABELS = np.array([example.label for example in train_rows])
 
 
@@ -439,7 +438,7 @@ def main() -> None:
             folds = [run(variant, f"fold{n}", fit, held) for n, (fit, held) in enumerate(cv_splits())]
             results[variant] = {"mean": float(np.mean(folds)), "folds": folds}
         else:
-            test = read_examples(DATA / "test.csv", "text", "category")
+            test = banking77_rows("test")
             everything = np.arange(len(train_rows))
             accuracy = run(variant, "all", everything, everything[:0], [e.text for e in test], [e.label for e in test])
             results[variant] = {"accuracy": accuracy, "right": round(accuracy * len(test)), "of": len(test)}

@@ -34,3 +34,8 @@ def build_layer(artifacts: Path) -> Path:
         env=os.environ | {"ARTIFACTS_DIR": str(artifacts), "PYTHON_RUNTIME": LAMBDA_PYTHON},
     )
     return artifacts / "python"
+
+
+def layer_environment(layer: Path) -> dict[str, str]:
+    """A cold-start child's environment: the package from `layer` (its own .pyc), none written."""
+    return os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}

@@ -27,7 +27,7 @@ from pathlib import Path
 import boto3
 
 from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
-from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description
+from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description, layer_environment
 from bench.parse_bench import table as parse_table
 from bench.retrain_bench import table as retrain_table
 from bench.triage_bench import DEFAULT_MODEL
@@ -167,7 +167,7 @@ def measure_cold_starts(factory: EventFactory, runs: int) -> list[dict]:
         package = Path(scratch) / "package"
         layer = build_layer(package)
         shutil.copytree(ROOT / "functions", package / "functions", ignore=shutil.ignore_patterns("__pycache__"))
-        environment = os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
+        environment = layer_environment(layer)
         for name, spec in factory.stack.template.functions.items():
             if name in NO_COLD_START_RUN:
                 continue

@@ -22,7 +22,6 @@ come from ../shared/data; a missing one is reported as skipped, not failed.
 import argparse
 import csv
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description
+from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description, layer_environment
 from supportpilot.triage.interface import OUT_OF_SCOPE
 from supportpilot.triage.linear_model import Encoder
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
@@ -98,7 +97,7 @@ def warm_p50_ms(model_dir: Path, layer: Path, seen_first: int = 50, decision_onl
         check=True,
         capture_output=True,
         text=True,
-        env=_layer_environment(layer),
+        env=layer_environment(layer),
     )
     return json.loads(completed.stdout)["p50_ms"]
 
@@ -110,15 +109,11 @@ def cold_start_ms(code: str, layer: Path) -> tuple[float, float]:
     for _ in range(COLD_RUNS):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run([LAMBDA_PYTHON, "-c", code], check=True, cwd=ROOT, env=_layer_environment(layer))
+        subprocess.run([LAMBDA_PYTHON, "-c", code], check=True, cwd=ROOT, env=layer_environment(layer))
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
-
-
-def _layer_environment(layer: Path) -> dict[str, str]:
-    return os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def artifact_mb(model_dir: Path) -> float:

@@ -21,10 +21,11 @@ def main() -> None:
     model_dir, corpus_dir, seen_first = sys.argv[1], sys.argv[2], int(sys.argv[3])
     triager = TrainedTriager(model_dir)
     texts = [example.text for example in read_corpus(corpus_dir)]
-    if "--decision-only" in sys.argv[4:]:
-        run = triager.model.decide
-    else:
-        run = lambda text: triager.triage(TriageInput(body=text))  # noqa: E731
+
+    def triage(text: str) -> None:
+        triager.triage(TriageInput(body=text))
+
+    run = triager.model.decide if "--decision-only" in sys.argv[4:] else triage
     for text in texts[:seen_first]:
         run(text)
     timings = []

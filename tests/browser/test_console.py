@@ -419,3 +419,19 @@ def test_an_agent_who_hears_the_customer_did_not_get_a_mail_clears_the_marker_an
     assert "write your reply below" in browser.find_element(By.ID, "status").text
     assert browser.switch_to.active_element == browser.find_element(By.ID, "reply-text")
     assert (f"Operator: {subject_of(token)}", "customer_notification_checked") in audit_rows(browser)
+
+
+def test_the_status_line_follows_a_switch_of_language(demo, browser):
+    sign_in(browser, demo, AGENT)
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    assert browser.find_element(By.ID, "status").text == f"Signed in as {AGENT}."
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="nl"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == f"Aangemeld als {AGENT}.")
+
+    open_ticket(browser, ticket_id)
+    browser.find_element(By.ID, "note-text").send_keys("Klant teruggebeld, wacht op foto's.")
+    browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Notitie toegevoegd.")
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="en"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "messages-title").text == "Messages")
+    assert browser.find_element(By.ID, "status").text == "Note added."

@@ -24,7 +24,7 @@ const state = {
   unmatched: [],
   callTicket: null,
   pendingReply: null, // {text, key}: the reply being sent and its Idempotency-Key
-  status: null, // {key, values}: the status line's message, said again in the new language after a switch
+  status: null, // {key, values, tone}: the status line's message, said again in the new language after a switch
 };
 
 const $ = (id) => document.getElementById(id);
@@ -121,6 +121,7 @@ function announce(key = null, values = {}) {
 
 function renderStatus() {
   $("status").textContent = state.status ? t(state.status.key, state.status.values) : "";
+  $("status").dataset.tone = state.status?.tone || "ok";
 }
 
 function showError(message) {
@@ -146,6 +147,14 @@ class ApiError extends Error {
     if (message) text += `: ${message}`;
     return text;
   }
+}
+
+async function reloadAfterConflict(error, reload, key) {
+  // A 409: what the operator acted on changed meanwhile (or its state does not allow this). The error stays;
+  // the view is loaded again, so they see what the other person did, and the status line says so.
+  if (!(error instanceof ApiError && error.status === 409) || !(await reload())) return;
+  state.status = { key, values: {}, tone: "warning" };
+  renderStatus();
 }
 
 function report(error) {
@@ -488,8 +497,10 @@ async function loadTicket(ticketId) {
   try {
     state.ticket = await api("GET", `api/tickets/${encodeURIComponent(ticketId)}`);
     renderTicket();
+    return true;
   } catch (error) {
     report(error);
+    return false;
   }
 }
 
@@ -926,8 +937,10 @@ async function loadUnmatched() {
   try {
     state.unmatched = await api("GET", "api/calls/unmatched");
     renderUnmatched();
+    return true;
   } catch (error) {
     report(error);
+    return false;
   }
 }
 
@@ -971,6 +984,7 @@ async function attachContact(contactId, customerId) {
     await loadUnmatched();
   } catch (error) {
     report(error);
+    await reloadAfterConflict(error, loadUnmatched, "conflict_contact");
   }
 }
 
@@ -1006,6 +1020,7 @@ async function act(path, body, successKey, extraHeaders) {
     return true;
   } catch (error) {
     report(error);
+    await reloadAfterConflict(error, () => loadTicket(ticketId), "conflict_ticket");
     return false;
   }
 }

@@ -162,6 +162,9 @@ def test_an_invalid_label_names_the_field_and_a_decision_taken_meanwhile_is_a_co
     browser.find_element(By.CSS_SELECTOR, '#suggestion-form button[value="approved"]').click()
     wait(browser).until(lambda d: "Conflict (409)" in d.find_element(By.ID, "error").text)
     assert f"already rejected by operator {subject_of(demo.token(SUPERVISOR))}" in error_text(browser)
+    # The ticket is loaded again: the agent sees the supervisor's decision, no longer a form to decide.
+    wait(browser).until(lambda d: d.find_element(By.ID, "suggestion-status").text == "Rejected")
+    assert not browser.find_element(By.ID, "suggestion-form").is_displayed()
 
 
 def test_the_ui_switches_to_dutch(demo, browser):
@@ -392,17 +395,25 @@ def reply_of_unknown_delivery(demo, ticket_id: str, operator_id: str) -> str:
     return request.request_id
 
 
+def unknown_deliveries(demo, ticket_id: str, token: str, request_id: str) -> list[str]:
+    """The request ids of the ticket's mails whose delivery is unknown, once the notify stage has recorded
+    request_id's (it runs in the background)."""
+    unconfirmed: list[str] = []
+    for _ in range(200):
+        detail = demo.call("GET", f"/api/tickets/{ticket_id}", token)[1]
+        unconfirmed = [entry["detail"]["request_id"] for entry in detail["unconfirmed_sends"]]
+        if request_id in unconfirmed:
+            break
+        time.sleep(0.1)
+    return unconfirmed
+
+
 def test_an_agent_who_hears_the_customer_did_not_get_a_mail_clears_the_marker_and_is_sent_to_the_reply(demo, browser):
     token = demo.token(AGENT)
     tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]
     ticket_id = next(t["id"] for t in tickets if t["channel"] == "email")
     request_id = reply_of_unknown_delivery(demo, ticket_id, subject_of(token))
-    for _ in range(200):
-        unconfirmed = demo.call("GET", f"/api/tickets/{ticket_id}", token)[1]["unconfirmed_sends"]
-        if unconfirmed:
-            break
-        time.sleep(0.1)
-    assert [entry["detail"]["request_id"] for entry in unconfirmed] == [request_id]
+    assert unknown_deliveries(demo, ticket_id, token, request_id) == [request_id]
 
     sign_in(browser, demo, AGENT)
     queue_rows(browser)
@@ -419,3 +430,77 @@ def test_an_agent_who_hears_the_customer_did_not_get_a_mail_clears_the_marker_an
     assert "write your reply below" in browser.find_element(By.ID, "status").text
     assert browser.switch_to.active_element == browser.find_element(By.ID, "reply-text")
     assert (f"Operator: {subject_of(token)}", "customer_notification_checked") in audit_rows(browser)
+
+
+def test_a_mail_someone_else_checked_meanwhile_reloads_the_ticket_and_says_so_in_the_operators_language(demo, browser):
+    token, supervisor = demo.token(AGENT), demo.token(SUPERVISOR)
+    tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]
+    ticket_id = next(t["id"] for t in tickets if t["channel"] == "email")
+    request_id = reply_of_unknown_delivery(demo, ticket_id, subject_of(token))
+    assert request_id in unknown_deliveries(demo, ticket_id, token, request_id)
+
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="nl"]').click()
+    browser.get(f"{demo.console_url}/index.html#ticket/{ticket_id}")
+    sent = f'#unconfirmed-send-list li[data-request-id="{request_id}"]'
+    send = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, sent))
+    # A supervisor hears first that the customer got it, while the agent still has the ticket open.
+    path = f"/api/tickets/{ticket_id}/unconfirmed-sends/{request_id}/checked"
+    assert demo.call("POST", path, supervisor, {"customer_got_it": True})[0] == 200
+    send.find_element(By.XPATH, ".//button[text()='Klant heeft hem niet gekregen']").click()
+
+    wait(browser).until(lambda d: "Conflict (409)" in d.find_element(By.ID, "error").text)
+    assert f"already checked by operator {subject_of(supervisor)}" in error_text(browser)
+    # Reloaded: the agent sees what the supervisor did, and is told so in Dutch.
+    wait(browser).until(lambda d: not d.find_elements(By.CSS_SELECTOR, sent))
+    assert (f"Medewerker: {subject_of(supervisor)}", "customer_notification_checked") in audit_rows(browser)
+    status = browser.find_element(By.ID, "status")
+    assert status.text.startswith("Niet uitgevoerd: het ticket is intussen gewijzigd")
+    assert "opnieuw geladen" in status.text
+    assert browser.find_element(By.ID, "error").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="en"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text.startswith("Not done: the ticket changed"))
+
+
+def test_a_contact_someone_else_attached_meanwhile_leaves_the_list_of_unmatched_contacts(demo, browser):
+    token = demo.token(AGENT)
+    shared = "+31 6 0000 0077"
+    call = {"direction": "inbound", "started_at": "2026-03-02T11:00:00+01:00", "duration_seconds": 60}
+    for email in ("twin-a@example.nl", "twin-b@example.nl"):
+        body = {**call, "email": email, "phone": shared, "summary": "Vraag over een factuur.", "outcome": "resolved"}
+        assert demo.call("POST", "/api/calls", token, body)[0] == 200
+    body = {**call, "phone": shared, "summary": "Onbekende beller over een factuur.", "outcome": "unresolved"}
+    assert demo.call("POST", "/api/calls", token, body)[1]["matched"] is False
+    unmatched = demo.call("GET", "/api/calls/unmatched", token)[1]
+    contact = next(c for c in unmatched if c["summary"] == "Onbekende beller over een factuur.")
+
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.find_element(By.ID, "queue-log-call").click()
+    item = f'#unmatched-list li[data-contact-id="{contact["id"]}"]'
+    button = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, f"{item} button[type=submit]"))
+    attach = {"customer_id": contact["candidates"][0]}
+    path = f"/api/calls/unmatched/{contact['id']}/attach"
+    assert demo.call("POST", path, demo.token(SUPERVISOR), attach)[0] == 200
+    button.click()
+
+    wait(browser).until(lambda d: "Conflict (409)" in d.find_element(By.ID, "error").text)
+    wait(browser).until(lambda d: not d.find_elements(By.CSS_SELECTOR, item))
+    assert browser.find_element(By.ID, "status").text.startswith("Not done: this contact was attached meanwhile")
+
+
+def test_the_status_line_follows_a_switch_of_language(demo, browser):
+    sign_in(browser, demo, AGENT)
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    assert browser.find_element(By.ID, "status").text == f"Signed in as {AGENT}."
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="nl"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == f"Aangemeld als {AGENT}.")
+
+    open_ticket(browser, ticket_id)
+    browser.find_element(By.ID, "note-text").send_keys("Klant teruggebeld, wacht op foto's.")
+    browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Notitie toegevoegd.")
+    browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="en"]').click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "messages-title").text == "Messages")
+    assert browser.find_element(By.ID, "status").text == "Note added."

@@ -100,6 +100,8 @@ def ui_keys() -> set[str]:
     keys |= set(re.findall(r'\bt\("([^"]+)"', script))
     keys |= set(re.findall(r'act\("[^"]+", [^,]+, "([^"]+)"\)', script))  # success messages
     keys |= set(re.findall(r'"(done_\w+)"', script))
+    keys |= set(re.findall(r'"(conflict_\w+)"', script))  # what a 409 did: the view is reloaded
+    keys |= set(re.findall(r'\bannounce\("([^"]+)"', script))  # status messages, kept as keys
     keys |= {f"http.{status}" for status in (401, 403, 404, 409, 422, "other")}
     return keys
 

@@ -24,6 +24,7 @@ const state = {
   unmatched: [],
   callTicket: null,
   pendingReply: null, // {text, key}: the reply being sent and its Idempotency-Key
+  status: null, // {key, values, tone}: the status line's message, said again in the new language after a switch
 };
 
 const $ = (id) => document.getElementById(id);
@@ -93,6 +94,7 @@ function applyLanguage() {
     button.setAttribute("aria-pressed", String(button.dataset.lang === state.language));
   }
   document.title = `SupportPilot – ${t("console")}`;
+  renderStatus();
   rerender();
 }
 
@@ -110,9 +112,16 @@ function rerender() {
 
 // ---------- status and errors ----------
 
-function announce(message) {
+function announce(key = null, values = {}) {
+  // Kept as a key and its values, not as text: a language switch shows the same message in the new language.
   $("error").hidden = true;
-  $("status").textContent = message;
+  state.status = key ? { key, values } : null;
+  renderStatus();
+}
+
+function renderStatus() {
+  $("status").textContent = state.status ? t(state.status.key, state.status.values) : "";
+  $("status").dataset.tone = state.status?.tone || "ok";
 }
 
 function showError(message) {
@@ -138,6 +147,14 @@ class ApiError extends Error {
     if (message) text += `: ${message}`;
     return text;
   }
+}
+
+async function reloadAfterConflict(error, reload, key) {
+  // A 409: what the operator acted on changed meanwhile (or its state does not allow this). The error stays;
+  // the view is loaded again, so they see what the other person did, and the status line says so.
+  if (!(error instanceof ApiError && error.status === 409) || !(await reload())) return;
+  state.status = { key, values: {}, tone: "warning" };
+  renderStatus();
 }
 
 function report(error) {
@@ -213,7 +230,7 @@ async function signIn(event) {
     showError(t("sign_in_missing"));
     return;
   }
-  announce(t("signing_in"));
+  announce("signing_in");
   try {
     const result = await cognito("InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH",
@@ -223,7 +240,7 @@ async function signIn(event) {
     $("password").value = "";
     acceptAuthentication(result);
   } catch (error) {
-    announce("");
+    announce();
     showError(error.message);
   }
 }
@@ -258,7 +275,7 @@ function startSession(token) {
   state.expiryTimer = setTimeout(() => signOut(t("session_expired")), remaining);
   $("sign-in-form").hidden = false;
   $("new-password-form").hidden = true;
-  announce(t("signed_in_as", { who: claims.email || claims.sub }));
+  announce("signed_in_as", { who: claims.email || claims.sub });
   if (!window.location.hash || window.location.hash === "#sign-in") window.location.hash = "#queue";
   else route();
 }
@@ -480,8 +497,10 @@ async function loadTicket(ticketId) {
   try {
     state.ticket = await api("GET", `api/tickets/${encodeURIComponent(ticketId)}`);
     renderTicket();
+    return true;
   } catch (error) {
     report(error);
+    return false;
   }
 }
 
@@ -815,7 +834,7 @@ function renderWorkload() {
 
 async function openReport() {
   const query = period();
-  announce(t("report_loading"));
+  announce("report_loading");
   try {
     // The page needs the bearer token, so it is fetched here and shown from a blob: URL in a frame
     // sandboxed without scripts or same-origin rights; the same URL is the download.
@@ -829,10 +848,10 @@ async function openReport() {
     $("report-download").href = state.reportUrl;
     $("report-download").download = `supportpilot-report-${names.from}-${names.to}.html`;
     $("report-panel").hidden = false;
-    announce(t("done_report", names));
+    announce("done_report", names);
     $("report-title").focus();
   } catch (error) {
-    announce("");
+    announce();
     report(error);
   }
 }
@@ -887,7 +906,7 @@ async function logCall() {
     const logged = await api("POST", "api/calls", body);
     clearCallForm();
     renderCallResult(logged);
-    announce(logged.matched ? t("done_call") : t("call_unmatched"));
+    announce(logged.matched ? "done_call" : "call_unmatched");
     if (state.callTicket) await loadTicket(state.callTicket.id);
     else await loadUnmatched();
   } catch (error) {
@@ -918,8 +937,10 @@ async function loadUnmatched() {
   try {
     state.unmatched = await api("GET", "api/calls/unmatched");
     renderUnmatched();
+    return true;
   } catch (error) {
     report(error);
+    return false;
   }
 }
 
@@ -959,10 +980,11 @@ function renderUnmatched() {
 async function attachContact(contactId, customerId) {
   try {
     await api("POST", `api/calls/unmatched/${encodeURIComponent(contactId)}/attach`, { customer_id: customerId });
-    announce(t("done_attached", { who: customerId }));
+    announce("done_attached", { who: customerId });
     await loadUnmatched();
   } catch (error) {
     report(error);
+    await reloadAfterConflict(error, loadUnmatched, "conflict_contact");
   }
 }
 
@@ -993,11 +1015,12 @@ async function act(path, body, successKey, extraHeaders) {
   const ticketId = state.ticket.ticket.id;
   try {
     await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body, extraHeaders);
-    announce(t(successKey));
+    announce(successKey);
     await loadTicket(ticketId);
     return true;
   } catch (error) {
     report(error);
+    await reloadAfterConflict(error, () => loadTicket(ticketId), "conflict_ticket");
     return false;
   }
 }

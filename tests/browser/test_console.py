@@ -504,3 +504,12 @@ def test_the_status_line_follows_a_switch_of_language(demo, browser):
     browser.find_element(By.CSS_SELECTOR, 'button.lang[data-lang="en"]').click()
     wait(browser).until(lambda d: d.find_element(By.ID, "messages-title").text == "Messages")
     assert browser.find_element(By.ID, "status").text == "Note added."
+
+
+def test_signing_out_clears_who_was_signed_in(demo, browser):
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    assert browser.find_element(By.ID, "status").text == f"Signed in as {AGENT}."
+    browser.find_element(By.ID, "sign-out").click()
+    visible(browser, "email")
+    assert browser.find_element(By.ID, "status").text == ""

@@ -285,6 +285,7 @@ function signOut(message) {
   state.token = null;
   state.claims = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  announce();
   route();
   if (message) showError(message);
 }

@@ -61,6 +61,11 @@ def open_ticket(driver, ticket_id: str) -> None:
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#audit-rows tr"))
 
 
+def switch_language(driver, language: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'button.lang[data-lang="{language}"]').click()
+    wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+
+
 def error_text(driver) -> str:
     return visible(driver, "error").text
 
@@ -513,3 +518,46 @@ def test_signing_out_clears_who_was_signed_in(demo, browser):
     browser.find_element(By.ID, "sign-out").click()
     visible(browser, "email")
     assert browser.find_element(By.ID, "status").text == ""
+
+
+def test_the_error_box_follows_a_switch_of_language_and_keeps_the_apis_reason_as_sent(demo, browser):
+    sign_in(browser, demo, AGENT, "Not-The-Password-1!")
+    wait(browser).until(lambda d: d.find_element(By.ID, "error").text == "Wrong e-mail address or password.")
+    switch_language(browser, "nl")
+    assert error_text(browser) == "Onjuist e-mailadres of wachtwoord."
+
+    sign_in(browser, demo, AGENT)  # signing in again starts in English
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    browser.find_element(By.ID, "label-category").send_keys("Not a category")
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    assert error_text(browser) == "Invalid input (422) \N{EN DASH} field “category”"
+    switch_language(browser, "nl")
+    assert error_text(browser) == "Ongeldige invoer (422) \N{EN DASH} veld „category”"
+
+    missing = new_ulid()
+    status, answer = demo.call("GET", f"/api/tickets/{missing}", demo.token(AGENT))
+    assert status == 404 and answer["message"]
+    browser.get(f"{demo.console_url}/index.html#ticket/{missing}")
+    wait(browser).until(lambda d: d.find_element(By.ID, "error").text == f"Niet gevonden (404): {answer['message']}")
+    switch_language(browser, "en")
+    assert error_text(browser) == f"Not found (404): {answer['message']}"  # the API's reason, as it sent it
+
+    # A message of the console's own, and the session's end, which sends the operator back to sign in.
+    browser.find_element(By.CSS_SELECTOR, 'a[href="#calls"]').click()
+    visible(browser, "calls-view")
+    browser.find_element(By.ID, "call-duration").send_keys("1")
+    browser.find_element(By.ID, "call-summary").send_keys("No customer given.")
+    browser.find_element(By.CSS_SELECTOR, "#call-form button[type=submit]").click()
+    assert error_text(browser) == "Give the customer's e-mail address, phone number or customer id."
+    switch_language(browser, "nl")
+    assert error_text(browser) == "Vul het e-mailadres, het telefoonnummer of de klant-id van de klant in."
+
+    token = demo.token(AGENT)
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    browser.execute_script("sessionStorage.setItem('supportpilot.idToken', arguments[0]);", tampered)
+    browser.refresh()
+    visible(browser, "sign-in-view")
+    assert error_text(browser) == "Je sessie is verlopen. Meld je opnieuw aan."
+    switch_language(browser, "en")
+    assert error_text(browser) == "Your session has ended. Sign in again."

@@ -25,6 +25,7 @@ const state = {
   callTicket: null,
   pendingReply: null, // {text, key}: the reply being sent and its Idempotency-Key
   status: null, // {key, values, tone}: the status line's message, said again in the new language after a switch
+  error: null, // {key, values, detail}: the error box's message, said again in the new language after a switch
 };
 
 const $ = (id) => document.getElementById(id);
@@ -95,6 +96,7 @@ function applyLanguage() {
   }
   document.title = `SupportPilot – ${t("console")}`;
   renderStatus();
+  renderError();
   rerender();
 }
 
@@ -114,7 +116,7 @@ function rerender() {
 
 function announce(key = null, values = {}) {
   // Kept as a key and its values, not as text: a language switch shows the same message in the new language.
-  $("error").hidden = true;
+  clearError();
   state.status = key ? { key, values } : null;
   renderStatus();
 }
@@ -124,28 +126,47 @@ function renderStatus() {
   $("status").dataset.tone = state.status?.tone || "ok";
 }
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
+function showError(key, values = {}, detail = {}) {
+  // Like the status line, a key and its values, said again in the new language after a switch. detail: the HTTP
+  // status, the field the API named and its reason, which stays as the server sent it.
+  state.error = { key, values, detail };
+  renderError();
 }
 
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.message || "");
-    this.status = status;
-    this.body = body || {};
-  }
+function clearError() {
+  state.error = null;
+  renderError();
+}
 
-  describe() {
-    const detail = Array.isArray(this.body.detail) ? this.body.detail[0] : null;
-    const field = this.body.field || (detail?.loc || []).filter((part) => part !== "body").join(".");
-    const message = this.body.message || detail?.msg || "";
-    const kind = t(`http.${this.status}`) === `http.${this.status}` ? t("http.other") : t(`http.${this.status}`);
-    let text = `${kind} (${this.status})`;
-    if (field) text += ` – ${t("field_named", { field })}`;
-    if (message) text += `: ${message}`;
-    return text;
+function renderError() {
+  const box = $("error");
+  box.hidden = !state.error;
+  if (!state.error) return;
+  const { key, values, detail } = state.error;
+  let text = key ? t(key, values) : "";
+  if (detail.status) text += ` (${detail.status})`;
+  if (detail.field) text += ` – ${t("field_named", { field: detail.field })}`;
+  if (detail.reason) text += text ? `: ${detail.reason}` : detail.reason;
+  box.textContent = text;
+}
+
+class ConsoleError extends Error {
+  // A failure as the error box shows it: a message key, and the detail an API answer gave (see showError).
+  constructor(key, detail = {}) {
+    super(detail.reason || key);
+    this.key = key;
+    this.detail = detail;
+  }
+}
+
+class ApiError extends ConsoleError {
+  constructor(status, body) {
+    const answer = body || {};
+    const first = Array.isArray(answer.detail) ? answer.detail[0] : null;
+    const field = answer.field || (first?.loc || []).filter((part) => part !== "body").join(".");
+    const key = `http.${status}` in (state.strings.en || {}) ? `http.${status}` : "http.other";
+    super(key, { status, field, reason: answer.message || first?.msg || "" });
+    this.status = status;
   }
 }
 
@@ -158,15 +179,9 @@ async function reloadAfterConflict(error, reload, key) {
 }
 
 function report(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 401) {
-      signOut(t("session_expired"));
-      return;
-    }
-    showError(error.describe());
-  } else {
-    showError(`${t("http.other")}: ${error.message}`);
-  }
+  if (error instanceof ApiError && error.status === 401) signOut("session_expired");
+  else if (error instanceof ConsoleError) showError(error.key, {}, error.detail);
+  else showError("http.other", {}, { reason: error.message });
 }
 
 // ---------- Cognito sign-in ----------
@@ -202,7 +217,7 @@ async function cognito(target, body) {
   if (!response.ok) {
     const type = String(payload.__type || "").split("#").pop();
     const known = ["NotAuthorizedException", "UserNotFoundException", "InvalidPasswordException"];
-    throw new Error(known.includes(type) ? t(`cognito.${type}`) : t("sign_in_failed"));
+    throw new ConsoleError(known.includes(type) ? `cognito.${type}` : "sign_in_failed");
   }
   return payload;
 }
@@ -219,7 +234,7 @@ function acceptAuthentication(result) {
     $("new-password").focus();
     return;
   }
-  throw new Error(t("sign_in_failed"));
+  throw new ConsoleError("sign_in_failed");
 }
 
 async function signIn(event) {
@@ -227,7 +242,7 @@ async function signIn(event) {
   const email = $("email").value.trim();
   const password = $("password").value;
   if (!email || !password) {
-    showError(t("sign_in_missing"));
+    showError("sign_in_missing");
     return;
   }
   announce("signing_in");
@@ -241,7 +256,7 @@ async function signIn(event) {
     acceptAuthentication(result);
   } catch (error) {
     announce();
-    showError(error.message);
+    report(error);
   }
 }
 
@@ -257,7 +272,7 @@ async function setNewPassword(event) {
     $("new-password").value = "";
     acceptAuthentication(result);
   } catch (error) {
-    showError(error.message);
+    report(error);
   }
 }
 
@@ -265,14 +280,14 @@ function startSession(token) {
   const claims = decodeClaims(token);
   const remaining = claims.exp * 1000 - Date.now();
   if (remaining <= 0) {
-    signOut(t("session_expired"));
+    signOut("session_expired");
     return;
   }
   state.token = token;
   state.claims = claims;
   sessionStorage.setItem(TOKEN_KEY, token);
   clearTimeout(state.expiryTimer);
-  state.expiryTimer = setTimeout(() => signOut(t("session_expired")), remaining);
+  state.expiryTimer = setTimeout(() => signOut("session_expired"), remaining);
   $("sign-in-form").hidden = false;
   $("new-password-form").hidden = true;
   announce("signed_in_as", { who: claims.email || claims.sub });
@@ -280,14 +295,14 @@ function startSession(token) {
   else route();
 }
 
-function signOut(message) {
+function signOut(errorKey) {
   clearTimeout(state.expiryTimer);
   state.token = null;
   state.claims = null;
   sessionStorage.removeItem(TOKEN_KEY);
   announce();
   route();
-  if (message) showError(message);
+  if (errorKey) showError(errorKey);
 }
 
 // ---------- the operator API ----------
@@ -899,7 +914,7 @@ function callBody() {
 async function logCall() {
   const body = callBody();
   if (!body.customer_id && !body.email && !body.phone) {
-    showError(t("call_missing_customer"));
+    showError("call_missing_customer");
     $("call-email").focus();
     return;
   }
@@ -1097,13 +1112,13 @@ async function start() {
   }
   $("sign-in-form").addEventListener("submit", signIn);
   $("new-password-form").addEventListener("submit", setNewPassword);
-  $("sign-out").addEventListener("click", () => signOut(""));
+  $("sign-out").addEventListener("click", () => signOut());
   onSubmit("filters", () => loadQueue(false));
   for (const select of $("filters").querySelectorAll("select")) select.addEventListener("change", () => loadQueue(false));
   $("load-more").addEventListener("click", () => loadQueue(true));
   wireActions();
   window.addEventListener("hashchange", () => {
-    $("error").hidden = true;
+    clearError();
     route();
     $("main").focus();
   });
@@ -1114,4 +1129,5 @@ async function start() {
   else route();
 }
 
-start().catch((error) => showError(`SupportPilot: ${error.message}`));
+// Maybe before strings.json came: no key, the browser's message as it is.
+start().catch((error) => showError(null, {}, { reason: `SupportPilot: ${error.message}` }));

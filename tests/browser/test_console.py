@@ -561,3 +561,34 @@ def test_the_error_box_follows_a_switch_of_language_and_keeps_the_apis_reason_as
     assert error_text(browser) == "Je sessie is verlopen. Meld je opnieuw aan."
     switch_language(browser, "en")
     assert error_text(browser) == "Your session has ended. Sign in again."
+
+
+def test_an_error_does_not_leave_an_earlier_success_in_the_status_line(demo, browser):
+    sign_in(browser, demo, AGENT)
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    browser.find_element(By.ID, "label-emotional").find_element(By.CSS_SELECTOR, 'option[value="false"]').click()
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Label saved.")
+    browser.find_element(By.ID, "label-category").send_keys("Not a category")
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    assert error_text(browser).startswith("Invalid input (422)")
+    assert browser.find_element(By.ID, "status").text == ""  # no "Label saved." next to the error
+
+    # A note that is added, after which loading the ticket again fails: the note was added, and that stays said.
+    browser.execute_script(
+        """const original = window.fetch;
+        window.fetch = (resource, options = {}) => {
+          if ((options.method || "GET") !== "GET" || !String(resource).includes("/api/tickets/")) {
+            return original(resource, options);
+          }
+          window.fetch = original;
+          const body = JSON.stringify({ message: "the desk is busy" });
+          return Promise.resolve(new Response(body, { status: 503, headers: { "Content-Type": "application/json" } }));
+        };"""
+    )
+    browser.find_element(By.ID, "note-text").send_keys("Called the customer back.")
+    browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    busy = "Not finished, try again (503): the desk is busy"
+    wait(browser).until(lambda d: d.find_element(By.ID, "error").text == busy)
+    assert browser.find_element(By.ID, "status").text == "Note added."

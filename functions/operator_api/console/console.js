@@ -117,7 +117,12 @@ function rerender() {
 function announce(key = null, values = {}) {
   // Kept as a key and its values, not as text: a language switch shows the same message in the new language.
   clearError();
-  state.status = key ? { key, values } : null;
+  say(key, values);
+}
+
+function say(key, values = {}, tone = "ok") {
+  // The status line, leaving the error box as it is.
+  state.status = key ? { key, values, tone } : null;
   renderStatus();
 }
 
@@ -128,9 +133,11 @@ function renderStatus() {
 
 function showError(key, values = {}, detail = {}) {
   // Like the status line, a key and its values, said again in the new language after a switch. detail: the HTTP
-  // status, the field the API named and its reason, which stays as the server sent it.
+  // status, the field the API named and its reason, which stays as the server sent it. The status line is
+  // emptied: an earlier success must not stand next to an error (a 409's reload says what it did afterwards).
   state.error = { key, values, detail };
   renderError();
+  say();
 }
 
 function clearError() {
@@ -174,8 +181,13 @@ async function reloadAfterConflict(error, reload, key) {
   // A 409: what the operator acted on changed meanwhile (or its state does not allow this). The error stays;
   // the view is loaded again, so they see what the other person did, and the status line says so.
   if (!(error instanceof ApiError && error.status === 409) || !(await reload())) return;
-  state.status = { key, values: {}, tone: "warning" };
-  renderStatus();
+  say(key, {}, "warning");
+}
+
+async function reloadAfterSuccess(reload, key, values = {}) {
+  // The action was done: that stays said, also next to the error of a reload that failed (unless that signed out).
+  announce(key, values);
+  if (!(await reload()) && state.token) say(key, values);
 }
 
 function report(error) {
@@ -255,7 +267,6 @@ async function signIn(event) {
     $("password").value = "";
     acceptAuthentication(result);
   } catch (error) {
-    announce();
     report(error);
   }
 }
@@ -867,7 +878,6 @@ async function openReport() {
     announce("done_report", names);
     $("report-title").focus();
   } catch (error) {
-    announce();
     report(error);
   }
 }
@@ -922,9 +932,8 @@ async function logCall() {
     const logged = await api("POST", "api/calls", body);
     clearCallForm();
     renderCallResult(logged);
-    announce(logged.matched ? "done_call" : "call_unmatched");
-    if (state.callTicket) await loadTicket(state.callTicket.id);
-    else await loadUnmatched();
+    const reload = state.callTicket ? () => loadTicket(state.callTicket.id) : loadUnmatched;
+    await reloadAfterSuccess(reload, logged.matched ? "done_call" : "call_unmatched");
   } catch (error) {
     report(error);
   }
@@ -996,8 +1005,7 @@ function renderUnmatched() {
 async function attachContact(contactId, customerId) {
   try {
     await api("POST", `api/calls/unmatched/${encodeURIComponent(contactId)}/attach`, { customer_id: customerId });
-    announce("done_attached", { who: customerId });
-    await loadUnmatched();
+    await reloadAfterSuccess(loadUnmatched, "done_attached", { who: customerId });
   } catch (error) {
     report(error);
     await reloadAfterConflict(error, loadUnmatched, "conflict_contact");
@@ -1031,8 +1039,7 @@ async function act(path, body, successKey, extraHeaders) {
   const ticketId = state.ticket.ticket.id;
   try {
     await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body, extraHeaders);
-    announce(successKey);
-    await loadTicket(ticketId);
+    await reloadAfterSuccess(() => loadTicket(ticketId), successKey);
     return true;
   } catch (error) {
     report(error);

@@ -592,3 +592,25 @@ def test_an_error_does_not_leave_an_earlier_success_in_the_status_line(demo, bro
     busy = "Not finished, try again (503): the desk is busy"
     wait(browser).until(lambda d: d.find_element(By.ID, "error").text == busy)
     assert browser.find_element(By.ID, "status").text == "Note added."
+
+
+def test_a_closed_ticket_offers_no_reply_form_but_says_to_reopen_it_first(demo, browser):
+    ticket_id = claim_and_close_a_waiting_ticket(demo, demo.token(AGENT))
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.get(f"{demo.console_url}/index.html#ticket/{ticket_id}")
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#audit-rows tr"))
+    hint = visible(browser, "reply-closed")
+    assert hint.text == "This ticket is closed. Reopen it with “Reopen ticket” at the top before you reply."
+    assert not browser.find_element(By.ID, "reply-form").is_displayed()
+    assert browser.find_element(By.ID, "reopen-ticket").is_displayed()
+    assert browser.find_element(By.ID, "note-form").is_displayed()  # an internal note is still possible
+    switch_language(browser, "nl")
+    assert browser.find_element(By.ID, "reply-closed").text == (
+        "Dit ticket is gesloten. Heropen het met „Ticket heropenen” bovenaan voordat je antwoordt."
+    )
+
+    browser.find_element(By.ID, "reopen-ticket").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Ticket heropend.")
+    assert visible(browser, "reply-form").is_displayed()
+    assert not browser.find_element(By.ID, "reply-closed").is_displayed()

@@ -559,8 +559,13 @@ function renderTicket() {
   renderUnconfirmedSends(detail.unconfirmed_sends || []);
   const escalation = detail.escalation?.state;
   $("claim").hidden = !(escalation === "waiting" || escalation === "breached");
-  $("close-ticket").hidden = ticket.status === "closed";
-  $("reopen-ticket").hidden = !(ticket.status === "resolved" || ticket.status === "closed");
+  const closed = ticket.status === "closed";
+  $("close-ticket").hidden = closed;
+  $("reopen-ticket").hidden = !(ticket.status === "resolved" || closed);
+  // The API refuses a reply to a closed ticket (409): instead of the form, say to reopen it with the button above.
+  $("reply-form").hidden = closed;
+  $("reply-closed").hidden = !closed;
+  $("reply-closed").textContent = t("reply_closed", { button: t("reopen_ticket") });
   renderSuggestion(detail.suggested_action);
   $("empathy").hidden = !detail.empathy_hint;
   $("empathy-body").textContent = detail.empathy_hint || "";

@@ -61,6 +61,11 @@ def open_ticket(driver, ticket_id: str) -> None:
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#audit-rows tr"))
 
 
+def switch_language(driver, language: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'button.lang[data-lang="{language}"]').click()
+    wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+
+
 def error_text(driver) -> str:
     return visible(driver, "error").text
 
@@ -513,3 +518,99 @@ def test_signing_out_clears_who_was_signed_in(demo, browser):
     browser.find_element(By.ID, "sign-out").click()
     visible(browser, "email")
     assert browser.find_element(By.ID, "status").text == ""
+
+
+def test_the_error_box_follows_a_switch_of_language_and_keeps_the_apis_reason_as_sent(demo, browser):
+    sign_in(browser, demo, AGENT, "Not-The-Password-1!")
+    wait(browser).until(lambda d: d.find_element(By.ID, "error").text == "Wrong e-mail address or password.")
+    switch_language(browser, "nl")
+    assert error_text(browser) == "Onjuist e-mailadres of wachtwoord."
+
+    sign_in(browser, demo, AGENT)  # signing in again starts in English
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    browser.find_element(By.ID, "label-category").send_keys("Not a category")
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    assert error_text(browser) == "Invalid input (422) \N{EN DASH} field “category”"
+    switch_language(browser, "nl")
+    assert error_text(browser) == "Ongeldige invoer (422) \N{EN DASH} veld „category”"
+
+    missing = new_ulid()
+    status, answer = demo.call("GET", f"/api/tickets/{missing}", demo.token(AGENT))
+    assert status == 404 and answer["message"]
+    browser.get(f"{demo.console_url}/index.html#ticket/{missing}")
+    wait(browser).until(lambda d: d.find_element(By.ID, "error").text == f"Niet gevonden (404): {answer['message']}")
+    switch_language(browser, "en")
+    assert error_text(browser) == f"Not found (404): {answer['message']}"  # the API's reason, as it sent it
+
+    # A message of the console's own, and the session's end, which sends the operator back to sign in.
+    browser.find_element(By.CSS_SELECTOR, 'a[href="#calls"]').click()
+    visible(browser, "calls-view")
+    browser.find_element(By.ID, "call-duration").send_keys("1")
+    browser.find_element(By.ID, "call-summary").send_keys("No customer given.")
+    browser.find_element(By.CSS_SELECTOR, "#call-form button[type=submit]").click()
+    assert error_text(browser) == "Give the customer's e-mail address, phone number or customer id."
+    switch_language(browser, "nl")
+    assert error_text(browser) == "Vul het e-mailadres, het telefoonnummer of de klant-id van de klant in."
+
+    token = demo.token(AGENT)
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    browser.execute_script("sessionStorage.setItem('supportpilot.idToken', arguments[0]);", tampered)
+    browser.refresh()
+    visible(browser, "sign-in-view")
+    assert error_text(browser) == "Je sessie is verlopen. Meld je opnieuw aan."
+    switch_language(browser, "en")
+    assert error_text(browser) == "Your session has ended. Sign in again."
+
+
+def test_an_error_does_not_leave_an_earlier_success_in_the_status_line(demo, browser):
+    sign_in(browser, demo, AGENT)
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    open_ticket(browser, ticket_id)
+    browser.find_element(By.ID, "label-emotional").find_element(By.CSS_SELECTOR, 'option[value="false"]').click()
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Label saved.")
+    browser.find_element(By.ID, "label-category").send_keys("Not a category")
+    browser.find_element(By.CSS_SELECTOR, "#label-form button[type=submit]").click()
+    assert error_text(browser).startswith("Invalid input (422)")
+    assert browser.find_element(By.ID, "status").text == ""  # no "Label saved." next to the error
+
+    # A note that is added, after which loading the ticket again fails: the note was added, and that stays said.
+    browser.execute_script(
+        """const original = window.fetch;
+        window.fetch = (resource, options = {}) => {
+          if ((options.method || "GET") !== "GET" || !String(resource).includes("/api/tickets/")) {
+            return original(resource, options);
+          }
+          window.fetch = original;
+          const body = JSON.stringify({ message: "the desk is busy" });
+          return Promise.resolve(new Response(body, { status: 503, headers: { "Content-Type": "application/json" } }));
+        };"""
+    )
+    browser.find_element(By.ID, "note-text").send_keys("Called the customer back.")
+    browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    busy = "Not finished, try again (503): the desk is busy"
+    wait(browser).until(lambda d: d.find_element(By.ID, "error").text == busy)
+    assert browser.find_element(By.ID, "status").text == "Note added."
+
+
+def test_a_closed_ticket_offers_no_reply_form_but_says_to_reopen_it_first(demo, browser):
+    ticket_id = claim_and_close_a_waiting_ticket(demo, demo.token(AGENT))
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.get(f"{demo.console_url}/index.html#ticket/{ticket_id}")
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#audit-rows tr"))
+    hint = visible(browser, "reply-closed")
+    assert hint.text == "This ticket is closed. Reopen it with “Reopen ticket” at the top before you reply."
+    assert not browser.find_element(By.ID, "reply-form").is_displayed()
+    assert browser.find_element(By.ID, "reopen-ticket").is_displayed()
+    assert browser.find_element(By.ID, "note-form").is_displayed()  # an internal note is still possible
+    switch_language(browser, "nl")
+    assert browser.find_element(By.ID, "reply-closed").text == (
+        "Dit ticket is gesloten. Heropen het met „Ticket heropenen” bovenaan voordat je antwoordt."
+    )
+
+    browser.find_element(By.ID, "reopen-ticket").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Ticket heropend.")
+    assert visible(browser, "reply-form").is_displayed()
+    assert not browser.find_element(By.ID, "reply-closed").is_displayed()

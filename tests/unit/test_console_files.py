@@ -102,6 +102,8 @@ def ui_keys() -> set[str]:
     keys |= set(re.findall(r'"(done_\w+)"', script))
     keys |= set(re.findall(r'"(conflict_\w+)"', script))  # what a 409 did: the view is reloaded
     keys |= set(re.findall(r'\bannounce\("([^"]+)"', script))  # status messages, kept as keys
+    keys |= set(re.findall(r'\b(?:showError|signOut|new ConsoleError)\("([^"]+)"', script))  # errors, kept as keys
+    keys |= {f"cognito.{name}" for name in re.findall(r'"(\w+Exception)"', script)}  # Cognito's errors the page names
     keys |= {f"http.{status}" for status in (401, 403, 404, 409, 422, "other")}
     return keys
 

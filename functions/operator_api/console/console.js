@@ -25,6 +25,7 @@ const state = {
   callTicket: null,
   pendingReply: null, // {text, key}: the reply being sent and its Idempotency-Key
   status: null, // {key, values, tone}: the status line's message, said again in the new language after a switch
+  error: null, // {key, values, detail}: the error box's message, said again in the new language after a switch
 };
 
 const $ = (id) => document.getElementById(id);
@@ -95,6 +96,7 @@ function applyLanguage() {
   }
   document.title = `SupportPilot – ${t("console")}`;
   renderStatus();
+  renderError();
   rerender();
 }
 
@@ -114,8 +116,13 @@ function rerender() {
 
 function announce(key = null, values = {}) {
   // Kept as a key and its values, not as text: a language switch shows the same message in the new language.
-  $("error").hidden = true;
-  state.status = key ? { key, values } : null;
+  clearError();
+  say(key, values);
+}
+
+function say(key, values = {}, tone = "ok") {
+  // The status line, leaving the error box as it is.
+  state.status = key ? { key, values, tone } : null;
   renderStatus();
 }
 
@@ -124,28 +131,49 @@ function renderStatus() {
   $("status").dataset.tone = state.status?.tone || "ok";
 }
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
+function showError(key, values = {}, detail = {}) {
+  // Like the status line, a key and its values, said again in the new language after a switch. detail: the HTTP
+  // status, the field the API named and its reason, which stays as the server sent it. The status line is
+  // emptied: an earlier success must not stand next to an error (a 409's reload says what it did afterwards).
+  state.error = { key, values, detail };
+  renderError();
+  say();
 }
 
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.message || "");
-    this.status = status;
-    this.body = body || {};
-  }
+function clearError() {
+  state.error = null;
+  renderError();
+}
 
-  describe() {
-    const detail = Array.isArray(this.body.detail) ? this.body.detail[0] : null;
-    const field = this.body.field || (detail?.loc || []).filter((part) => part !== "body").join(".");
-    const message = this.body.message || detail?.msg || "";
-    const kind = t(`http.${this.status}`) === `http.${this.status}` ? t("http.other") : t(`http.${this.status}`);
-    let text = `${kind} (${this.status})`;
-    if (field) text += ` – ${t("field_named", { field })}`;
-    if (message) text += `: ${message}`;
-    return text;
+function renderError() {
+  const box = $("error");
+  box.hidden = !state.error;
+  if (!state.error) return;
+  const { key, values, detail } = state.error;
+  let text = key ? t(key, values) : "";
+  if (detail.status) text += ` (${detail.status})`;
+  if (detail.field) text += ` – ${t("field_named", { field: detail.field })}`;
+  if (detail.reason) text += text ? `: ${detail.reason}` : detail.reason;
+  box.textContent = text;
+}
+
+class ConsoleError extends Error {
+  // A failure as the error box shows it: a message key, and the detail an API answer gave (see showError).
+  constructor(key, detail = {}) {
+    super(detail.reason || key);
+    this.key = key;
+    this.detail = detail;
+  }
+}
+
+class ApiError extends ConsoleError {
+  constructor(status, body) {
+    const answer = body || {};
+    const first = Array.isArray(answer.detail) ? answer.detail[0] : null;
+    const field = answer.field || (first?.loc || []).filter((part) => part !== "body").join(".");
+    const key = `http.${status}` in (state.strings.en || {}) ? `http.${status}` : "http.other";
+    super(key, { status, field, reason: answer.message || first?.msg || "" });
+    this.status = status;
   }
 }
 
@@ -153,20 +181,19 @@ async function reloadAfterConflict(error, reload, key) {
   // A 409: what the operator acted on changed meanwhile (or its state does not allow this). The error stays;
   // the view is loaded again, so they see what the other person did, and the status line says so.
   if (!(error instanceof ApiError && error.status === 409) || !(await reload())) return;
-  state.status = { key, values: {}, tone: "warning" };
-  renderStatus();
+  say(key, {}, "warning");
+}
+
+async function reloadAfterSuccess(reload, key, values = {}) {
+  // The action was done: that stays said, also next to the error of a reload that failed (unless that signed out).
+  announce(key, values);
+  if (!(await reload()) && state.token) say(key, values);
 }
 
 function report(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 401) {
-      signOut(t("session_expired"));
-      return;
-    }
-    showError(error.describe());
-  } else {
-    showError(`${t("http.other")}: ${error.message}`);
-  }
+  if (error instanceof ApiError && error.status === 401) signOut("session_expired");
+  else if (error instanceof ConsoleError) showError(error.key, {}, error.detail);
+  else showError("http.other", {}, { reason: error.message });
 }
 
 // ---------- Cognito sign-in ----------
@@ -202,7 +229,7 @@ async function cognito(target, body) {
   if (!response.ok) {
     const type = String(payload.__type || "").split("#").pop();
     const known = ["NotAuthorizedException", "UserNotFoundException", "InvalidPasswordException"];
-    throw new Error(known.includes(type) ? t(`cognito.${type}`) : t("sign_in_failed"));
+    throw new ConsoleError(known.includes(type) ? `cognito.${type}` : "sign_in_failed");
   }
   return payload;
 }
@@ -219,7 +246,7 @@ function acceptAuthentication(result) {
     $("new-password").focus();
     return;
   }
-  throw new Error(t("sign_in_failed"));
+  throw new ConsoleError("sign_in_failed");
 }
 
 async function signIn(event) {
@@ -227,7 +254,7 @@ async function signIn(event) {
   const email = $("email").value.trim();
   const password = $("password").value;
   if (!email || !password) {
-    showError(t("sign_in_missing"));
+    showError("sign_in_missing");
     return;
   }
   announce("signing_in");
@@ -240,8 +267,7 @@ async function signIn(event) {
     $("password").value = "";
     acceptAuthentication(result);
   } catch (error) {
-    announce();
-    showError(error.message);
+    report(error);
   }
 }
 
@@ -257,7 +283,7 @@ async function setNewPassword(event) {
     $("new-password").value = "";
     acceptAuthentication(result);
   } catch (error) {
-    showError(error.message);
+    report(error);
   }
 }
 
@@ -265,14 +291,14 @@ function startSession(token) {
   const claims = decodeClaims(token);
   const remaining = claims.exp * 1000 - Date.now();
   if (remaining <= 0) {
-    signOut(t("session_expired"));
+    signOut("session_expired");
     return;
   }
   state.token = token;
   state.claims = claims;
   sessionStorage.setItem(TOKEN_KEY, token);
   clearTimeout(state.expiryTimer);
-  state.expiryTimer = setTimeout(() => signOut(t("session_expired")), remaining);
+  state.expiryTimer = setTimeout(() => signOut("session_expired"), remaining);
   $("sign-in-form").hidden = false;
   $("new-password-form").hidden = true;
   announce("signed_in_as", { who: claims.email || claims.sub });
@@ -280,14 +306,14 @@ function startSession(token) {
   else route();
 }
 
-function signOut(message) {
+function signOut(errorKey) {
   clearTimeout(state.expiryTimer);
   state.token = null;
   state.claims = null;
   sessionStorage.removeItem(TOKEN_KEY);
   announce();
   route();
-  if (message) showError(message);
+  if (errorKey) showError(errorKey);
 }
 
 // ---------- the operator API ----------
@@ -533,8 +559,13 @@ function renderTicket() {
   renderUnconfirmedSends(detail.unconfirmed_sends || []);
   const escalation = detail.escalation?.state;
   $("claim").hidden = !(escalation === "waiting" || escalation === "breached");
-  $("close-ticket").hidden = ticket.status === "closed";
-  $("reopen-ticket").hidden = !(ticket.status === "resolved" || ticket.status === "closed");
+  const closed = ticket.status === "closed";
+  $("close-ticket").hidden = closed;
+  $("reopen-ticket").hidden = !(ticket.status === "resolved" || closed);
+  // The API refuses a reply to a closed ticket (409): instead of the form, say to reopen it with the button above.
+  $("reply-form").hidden = closed;
+  $("reply-closed").hidden = !closed;
+  $("reply-closed").textContent = t("reply_closed", { button: t("reopen_ticket") });
   renderSuggestion(detail.suggested_action);
   $("empathy").hidden = !detail.empathy_hint;
   $("empathy-body").textContent = detail.empathy_hint || "";
@@ -852,7 +883,6 @@ async function openReport() {
     announce("done_report", names);
     $("report-title").focus();
   } catch (error) {
-    announce();
     report(error);
   }
 }
@@ -899,7 +929,7 @@ function callBody() {
 async function logCall() {
   const body = callBody();
   if (!body.customer_id && !body.email && !body.phone) {
-    showError(t("call_missing_customer"));
+    showError("call_missing_customer");
     $("call-email").focus();
     return;
   }
@@ -907,9 +937,8 @@ async function logCall() {
     const logged = await api("POST", "api/calls", body);
     clearCallForm();
     renderCallResult(logged);
-    announce(logged.matched ? "done_call" : "call_unmatched");
-    if (state.callTicket) await loadTicket(state.callTicket.id);
-    else await loadUnmatched();
+    const reload = state.callTicket ? () => loadTicket(state.callTicket.id) : loadUnmatched;
+    await reloadAfterSuccess(reload, logged.matched ? "done_call" : "call_unmatched");
   } catch (error) {
     report(error);
   }
@@ -981,8 +1010,7 @@ function renderUnmatched() {
 async function attachContact(contactId, customerId) {
   try {
     await api("POST", `api/calls/unmatched/${encodeURIComponent(contactId)}/attach`, { customer_id: customerId });
-    announce("done_attached", { who: customerId });
-    await loadUnmatched();
+    await reloadAfterSuccess(loadUnmatched, "done_attached", { who: customerId });
   } catch (error) {
     report(error);
     await reloadAfterConflict(error, loadUnmatched, "conflict_contact");
@@ -1016,8 +1044,7 @@ async function act(path, body, successKey, extraHeaders) {
   const ticketId = state.ticket.ticket.id;
   try {
     await api("POST", `api/tickets/${encodeURIComponent(ticketId)}/${path}`, body, extraHeaders);
-    announce(successKey);
-    await loadTicket(ticketId);
+    await reloadAfterSuccess(() => loadTicket(ticketId), successKey);
     return true;
   } catch (error) {
     report(error);
@@ -1097,13 +1124,13 @@ async function start() {
   }
   $("sign-in-form").addEventListener("submit", signIn);
   $("new-password-form").addEventListener("submit", setNewPassword);
-  $("sign-out").addEventListener("click", () => signOut(""));
+  $("sign-out").addEventListener("click", () => signOut());
   onSubmit("filters", () => loadQueue(false));
   for (const select of $("filters").querySelectorAll("select")) select.addEventListener("change", () => loadQueue(false));
   $("load-more").addEventListener("click", () => loadQueue(true));
   wireActions();
   window.addEventListener("hashchange", () => {
-    $("error").hidden = true;
+    clearError();
     route();
     $("main").focus();
   });
@@ -1114,4 +1141,5 @@ async function start() {
   else route();
 }
 
-start().catch((error) => showError(`SupportPilot: ${error.message}`));
+// Maybe before strings.json came: no key, the browser's message as it is.
+start().catch((error) => showError(null, {}, { reason: `SupportPilot: ${error.message}` }));

@@ -159,6 +159,7 @@ class Ticket(Entity):
     acknowledged_at: datetime | None = None
     customer_notified: bool | None = None
     customer_notified_reason: str | None = None
+    customer_notified_request: str | None = None  # the notify request whose mail `customer_notified` describes
     warnings: list[str] = Field(default_factory=list)
     first_response_at: datetime | None = None  # first reply to the customer (automated or a person's)
     closed_at: datetime | None = None

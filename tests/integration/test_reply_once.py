@@ -207,6 +207,33 @@ def test_checking_an_older_mail_leaves_how_the_latest_mail_went(pipeline, agent,
     assert stored.customer_notified is True and stored.customer_notified_reason is None
 
 
+def test_a_check_that_crosses_a_newer_mail_of_unknown_delivery_leaves_the_newer_mails_flag(
+    pipeline, agent, monkeypatch
+):
+    """Both unknown deliveries carry the same reason text: the ticket's flag must still not follow the older
+    mail's check when the newer mail's outcome landed after the check read the audit trail."""
+    ticket = escalated_ticket(pipeline)
+    older = reply_of_unknown_delivery(pipeline, agent, ticket.id, "The lid ships today.", monkeypatch)
+    newer = reply_of_unknown_delivery(pipeline, agent, ticket.id, "Tracking follows.", monkeypatch)
+    operator_store = inspect.unwrap(pipeline.stack.functions["OperatorApiFunction"].handler).__globals__["desk"]._store
+    audit_trail = operator_store.audit_trail
+
+    def read_before_the_newer_mail(ticket_id):
+        return [e for e in audit_trail(ticket_id) if e.detail.get("request_id") != newer]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(operator_store, "audit_trail", read_before_the_newer_mail)
+        crossed = check(pipeline, agent, ticket.id, older, customer_got_it=True)
+    assert crossed["status"] == 409 and "reload" in crossed["body"]["message"]
+    stored = pipeline.store.get_ticket(ticket.id)
+    assert stored.customer_notified is False and "check whether" in stored.customer_notified_reason
+
+    assert check(pipeline, agent, ticket.id, older, customer_got_it=True)["status"] == 200  # reloaded, checked again
+    detail = pipeline.call_operator_api("GET", f"/api/tickets/{ticket.id}", agent)["body"]
+    assert detail["ticket"]["customer_notified"] is False
+    assert [e["detail"]["request_id"] for e in detail["unconfirmed_sends"]] == [newer]
+
+
 def test_checking_a_request_without_unknown_delivery_is_404_and_an_operator_without_a_role_gets_403(
     pipeline, agent, monkeypatch
 ):

@@ -54,9 +54,11 @@ class DynamoNotifyStore(DynamoTicketStore):
             return False
         return True
 
-    def release_acknowledgement(self, ticket_id: str, at: datetime, reason: str, audit: AuditEntry) -> None:
+    def release_acknowledgement(
+        self, ticket_id: str, request_id: str, at: datetime, reason: str, audit: AuditEntry
+    ) -> None:
         """Gives up our claim (only ours: `acknowledged_at` still holds our time) and says why."""
-        update = self._not_notified_update(ticket_id, reason)
+        update = self._not_notified_update(ticket_id, request_id, reason)
         update["UpdateExpression"] += " REMOVE acknowledged_at"
         update["ConditionExpression"] = "acknowledged_at = :claimed"
         update["ExpressionAttributeValues"][":claimed"] = at.isoformat()
@@ -91,7 +93,7 @@ class DynamoNotifyStore(DynamoTicketStore):
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": {":ours": marker.message_id, ":sending": "sending"},
         }
-        writes = [{"Delete": release}, {"Update": self._not_notified_update(ticket_id, reason)}]
+        writes = [{"Delete": release}, {"Update": self._not_notified_update(ticket_id, marker.request_id, reason)}]
         self._write([*writes, self._audit_put(ticket_id, audit)], "the send marker changed")
 
     def record_send_unknown(self, ticket_id: str, request_id: str, reason: str, audit: AuditEntry) -> bool:
@@ -103,7 +105,7 @@ class DynamoNotifyStore(DynamoTicketStore):
         }
         writes = [
             {"ConditionCheck": still_sending},
-            {"Update": self._not_notified_update(ticket_id, reason)},
+            {"Update": self._not_notified_update(ticket_id, request_id, reason)},
             self._audit_put(ticket_id, audit),
         ]
         try:
@@ -114,12 +116,17 @@ class DynamoNotifyStore(DynamoTicketStore):
             raise StoreUnavailable("the ticket disappeared") from exc
         return True
 
-    def record_not_notified(self, ticket_id: str, reason: str, audit: AuditEntry) -> None:
-        update = self._not_notified_update(ticket_id, reason)
+    def record_not_notified(self, ticket_id: str, request_id: str, reason: str, audit: AuditEntry) -> None:
+        update = self._not_notified_update(ticket_id, request_id, reason)
         self._write([{"Update": update}, self._audit_put(ticket_id, audit)], "the ticket disappeared")
 
     def record_sent(
-        self, message: Message, audit: AuditEntry, first_response: bool = False, sent: SendMarker | None = None
+        self,
+        message: Message,
+        request_id: str,
+        audit: AuditEntry,
+        first_response: bool = False,
+        sent: SendMarker | None = None,
     ) -> None:
         """The outbound message, its thread reference (so the customer's reply threads back), the
         ticket's `customer_notified = true` (and, for an answer, `first_response_at` unless set), the
@@ -128,10 +135,10 @@ class DynamoNotifyStore(DynamoTicketStore):
         response = ", first_response_at = if_not_exists(first_response_at, :now)" if first_response else ""
         notified = {
             "Key": {"pk": f"TICKET#{message.ticket_id}", "sk": "#TICKET"},
-            "UpdateExpression": f"SET customer_notified = :true, updated_at = :now{response}"
-            " REMOVE customer_notified_reason",
+            "UpdateExpression": "SET customer_notified = :true, customer_notified_request = :request, "
+            f"updated_at = :now{response} REMOVE customer_notified_reason",
             "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": {":true": True, ":now": now.isoformat()},
+            "ExpressionAttributeValues": {":true": True, ":request": request_id, ":now": now.isoformat()},
         }
         threads = [
             {
@@ -184,14 +191,20 @@ class DynamoNotifyStore(DynamoTicketStore):
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None:
         self._call("put_item", TableName=self._table, Item=serialise(self._audit_item(ticket_id, audit)))
 
-    def _not_notified_update(self, ticket_id: str, reason: str) -> dict[str, Any]:
+    def _not_notified_update(self, ticket_id: str, request_id: str, reason: str) -> dict[str, Any]:
         return {
             "Key": {"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"},
             "UpdateExpression": (
-                "SET customer_notified = :false, customer_notified_reason = :reason, updated_at = :now"
+                "SET customer_notified = :false, customer_notified_reason = :reason,"
+                " customer_notified_request = :request, updated_at = :now"
             ),
             "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": {":false": False, ":reason": reason, ":now": utc_now().isoformat()},
+            "ExpressionAttributeValues": {
+                ":false": False,
+                ":reason": reason,
+                ":request": request_id,
+                ":now": utc_now().isoformat(),
+            },
         }
 
     def _audit_put(self, ticket_id: str, audit: AuditEntry) -> dict[str, Any]:

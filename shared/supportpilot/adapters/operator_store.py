@@ -110,8 +110,13 @@ class DynamoOperatorStore(DynamoTicketStore):
         ]
         if settled is not None:
             update = self._ticket_fields_update(settled, ["customer_notified", "customer_notified_reason"])
-            update["ConditionExpression"] = "customer_notified_reason = :unknown"
-            update["ExpressionAttributeValues"][":unknown"] = SEND_STATUS_UNKNOWN
+            # Still this mail's unknown delivery: another mail's outcome (whose reason may read the same) since the
+            # audit was read fails the check. Tickets last mailed before the request was recorded have none.
+            update["ConditionExpression"] = (
+                "customer_notified_reason = :unknown"
+                " AND (customer_notified_request = :request OR attribute_not_exists(customer_notified_request))"
+            )
+            update["ExpressionAttributeValues"] |= {":unknown": SEND_STATUS_UNKNOWN, ":request": check.request_id}
             writes.append({"Update": update})
         try:
             self._transact(writes)

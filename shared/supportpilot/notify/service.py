@@ -92,7 +92,9 @@ class NotifyStore(Protocol):
     def get_ticket(self, ticket_id: str) -> Ticket: ...
     def messages(self, ticket_id: str) -> list[Message]: ...
     def claim_acknowledgement(self, ticket_id: str, at: datetime) -> bool: ...
-    def release_acknowledgement(self, ticket_id: str, at: datetime, reason: str, audit: AuditEntry) -> None: ...
+    def release_acknowledgement(
+        self, ticket_id: str, request_id: str, at: datetime, reason: str, audit: AuditEntry
+    ) -> None: ...
     def claim_send(self, ticket_id: str, marker: SendMarker) -> SendMarker | None:
         """Writes the `sending` marker unless the request has one; returns the existing marker then."""
         ...
@@ -105,12 +107,21 @@ class NotifyStore(Protocol):
         """Marks the ticket not notified while the marker still says `sending`; False when it says `sent`."""
         ...
 
-    def record_not_notified(self, ticket_id: str, reason: str, audit: AuditEntry) -> None: ...
+    def record_not_notified(self, ticket_id: str, request_id: str, reason: str, audit: AuditEntry) -> None: ...
     def record_sent(
-        self, message: Message, audit: AuditEntry, first_response: bool = False, sent: SendMarker | None = None
+        self,
+        message: Message,
+        request_id: str,
+        audit: AuditEntry,
+        first_response: bool = False,
+        sent: SendMarker | None = None,
     ) -> None:
         """`first_response`: the message answers the customer, so it may be the ticket's first response;
-        `sent`: the request's marker, which turns `sent` in the same transaction."""
+        `sent`: the request's marker, which turns `sent` in the same transaction.
+
+        Every write of `customer_notified` (here and in the release/unknown/not-notified methods) also
+        records `request_id` as `customer_notified_request`: which mail the flag describes, so that an
+        operator's check of an older mail cannot overwrite the flag a newer mail set meanwhile."""
         ...
 
     def record_audit(self, ticket_id: str, audit: AuditEntry) -> None: ...
@@ -284,7 +295,7 @@ class Notifier:
             detail["template"] = request.template
         answers = request.kind in ANSWER_KINDS
         audit = AuditEntry(actor=author, action=NOTIFIED_ACTION, detail=detail)
-        self._store.record_sent(message, audit, first_response=answers, sent=marker)
+        self._store.record_sent(message, request.request_id, audit, first_response=answers, sent=marker)
         if answers and ticket.first_response_at is None:
             desk_metrics.record(
                 desk_metrics.FIRST_RESPONSE_SECONDS,
@@ -308,7 +319,8 @@ class Notifier:
         return f"{body}\n--\n{csat.invitation(language, self._rating_link(ticket.id))}\n"
 
     def _not_notified(self, ticket_id: str, request: NotifyRequest, author: Actor, reason: str) -> NotifyOutcome:
-        self._store.record_not_notified(ticket_id, reason, _not_notified_audit(request, author, reason))
+        audit = _not_notified_audit(request, author, reason)
+        self._store.record_not_notified(ticket_id, request.request_id, reason, audit)
         return NotifyOutcome("not_notified", ticket_id, reason=reason)
 
     def _sent_before(self, ticket_id: str, request: NotifyRequest, author: Actor, earlier: SendMarker) -> NotifyOutcome:
@@ -340,7 +352,7 @@ class Notifier:
         """Gives up the acknowledgement claim or the reply's marker, so that SQS's retry may send."""
         audit = _not_notified_audit(request, author, reason)
         if marker is None:
-            self._store.release_acknowledgement(ticket_id, claimed_at, reason, audit)
+            self._store.release_acknowledgement(ticket_id, request.request_id, claimed_at, reason, audit)
         else:
             self._store.release_send(ticket_id, marker, reason, audit)
 

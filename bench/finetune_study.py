@@ -42,6 +42,8 @@ from supportpilot.triage.training import DEFAULT_C, DEFAULT_MIN_DF, DEFAULT_SEED
 
 WIDTH_STEP = 8
 BATCH = 32
+HEAD_SCALE = 20.0  # the block's rows are unit vectors: the head's logits need a scale to reach confident probabilities
+EVERY_MESSAGE_TO_THE_SECOND_STAGE = 2.0  # a t above any probability: the second stage alone
 
 
 def say(message: str) -> None:
@@ -158,6 +160,10 @@ def trainable_labels(params, trained: str) -> dict:
     }
 
 
+def head_logits(head, feats):
+    return HEAD_SCALE * (feats @ head["kernel"]) + head["bias"]
+
+
 def fine_tune(params, rows, labels, label_names, epochs, lr, head_lr, rate, seed, trained="all", evaluate=None):
     classes = len(label_names)
     head = {"kernel": jnp.zeros((1024, classes)), "bias": jnp.zeros(classes)}
@@ -175,11 +181,9 @@ def fine_tune(params, rows, labels, label_names, epochs, lr, head_lr, rate, seed
         {"encoder": trainable_labels(params, trained), "head": jax.tree_util.tree_map(lambda _: "head", head)},
     )
     state = optimiser.init(everything)
-    scale = 20.0  # unit-norm features: logits need a scale to reach confident probabilities
 
     def loss(everything, ids, mask, targets, key):
-        feats = block(everything["encoder"], ids, mask, key, rate)
-        logits = scale * (feats @ everything["head"]["kernel"]) + everything["head"]["bias"]
+        logits = head_logits(everything["head"], block(everything["encoder"], ids, mask, key, rate))
         return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
 
     @jax.jit
@@ -285,8 +289,7 @@ def main(argv=None) -> int:
         say(f"frozen encoder, joint model: {results['frozen_joint']}")
 
     def evaluate(everything):
-        feats = features(everything["encoder"], eval_rows)
-        logits = feats @ np.asarray(everything["head"]["kernel"]) + np.asarray(everything["head"]["bias"]) / 20.0
+        logits = np.asarray(head_logits(everything["head"], features(everything["encoder"], eval_rows)))
         predicted = np.asarray(label_names)[np.argmax(logits, axis=1)]
         return f"head accuracy {np.mean(predicted == np.asarray(eval_labels)):.4f}"
 
@@ -303,10 +306,9 @@ def main(argv=None) -> int:
         args.trained,
         evaluate if args.mode == "holdout" else None,
     )
-    results["head"] = evaluate(tuned)
     tuned_fit, tuned_eval = features(tuned["encoder"], fit_rows), features(tuned["encoder"], eval_rows)
-    head_logits = 20.0 * (tuned_eval @ np.asarray(tuned["head"]["kernel"])) + np.asarray(tuned["head"]["bias"])
-    head_p = np.exp(head_logits - head_logits.max(axis=1, keepdims=True))
+    logits = np.asarray(head_logits(tuned["head"], tuned_eval))
+    head_p = np.exp(logits - logits.max(axis=1, keepdims=True))
     head_p /= head_p.sum(axis=1, keepdims=True)
     poe_p = ngram[1] * head_p
     poe_p /= poe_p.sum(axis=1, keepdims=True)
@@ -321,7 +323,7 @@ def main(argv=None) -> int:
     }
     chosen_t = dict(part.split(":") for part in args.t.split(",")) if args.t else {}
     for name, second in second_stages.items():
-        results[name] = cascade_rows(ngram, second, eval_labels, [2.0])[0]
+        results[name] = cascade_rows(ngram, second, eval_labels, [EVERY_MESSAGE_TO_THE_SECOND_STAGE])[0]
         if args.mode == "holdout":
             rows_by_t = cascade_rows(ngram, second, eval_labels, [step / 50 for step in range(51)])
             within = [row for row in rows_by_t if row["to_encoder"] <= BUDGET]

@@ -437,6 +437,30 @@ def test_an_agent_who_hears_the_customer_did_not_get_a_mail_clears_the_marker_an
     assert (f"Operator: {subject_of(token)}", "customer_notification_checked") in audit_rows(browser)
 
 
+def test_on_a_closed_ticket_a_mail_the_customer_did_not_get_says_to_reopen_the_ticket_to_reply(demo, browser):
+    token = demo.token(AGENT)
+    tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]
+    ticket_id = next(t["id"] for t in tickets if t["channel"] == "email" and t["status"] != "closed")
+    request_id = reply_of_unknown_delivery(demo, ticket_id, subject_of(token))
+    assert unknown_deliveries(demo, ticket_id, token, request_id) == [request_id]
+    assert demo.call("POST", f"/api/tickets/{ticket_id}/close", token)[0] == 200
+
+    sign_in(browser, demo, AGENT)
+    queue_rows(browser)
+    browser.get(f"{demo.console_url}/index.html#ticket/{ticket_id}")
+    send = wait(browser).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'#unconfirmed-send-list li[data-request-id="{request_id}"]')
+    )
+    send.find_element(By.XPATH, ".//button[text()='Customer did not get it']").click()
+    wait(browser).until(lambda d: not d.find_element(By.ID, "unconfirmed-sends").is_displayed())
+    assert browser.find_element(By.ID, "status").text == (
+        "Noted: the customer did not get that mail. "
+        "The desk does not send it again: reopen the ticket to reply to them."
+    )
+    assert browser.find_element(By.ID, "reply-closed").is_displayed()
+    assert browser.switch_to.active_element != browser.find_element(By.ID, "reply-text")
+
+
 def test_a_mail_someone_else_checked_meanwhile_reloads_the_ticket_and_says_so_in_the_operators_language(demo, browser):
     token, supervisor = demo.token(AGENT), demo.token(SUPERVISOR)
     tickets = demo.call("GET", "/api/tickets?limit=100", token)[1]["tickets"]

@@ -1055,9 +1055,14 @@ async function act(path, body, successKey, extraHeaders) {
 
 async function checkSend(requestId, customerGotIt) {
   const path = `unconfirmed-sends/${encodeURIComponent(requestId)}/checked`;
-  const done = customerGotIt ? "done_send_received" : "done_send_not_received";
-  // Nothing is sent again: a customer who did not get the mail gets the operator's own reply.
-  if ((await act(path, { customer_got_it: customerGotIt }, done)) && !customerGotIt) $("reply-text").focus();
+  // Nothing is sent again: a customer who did not get the mail gets the operator's own reply, on a closed ticket
+  // after reopening it (the reply form is not shown there).
+  const closed = state.ticket.ticket.status === "closed";
+  const notReceived = closed ? "done_send_not_received_closed" : "done_send_not_received";
+  const done = customerGotIt ? "done_send_received" : notReceived;
+  if ((await act(path, { customer_got_it: customerGotIt }, done)) && !customerGotIt && !closed) {
+    $("reply-text").focus();
+  }
 }
 
 function onSubmit(formId, handler) {

@@ -123,7 +123,8 @@ class OperatorStore(Protocol):
         """Stores the check and its audit entry unless the request was checked before: returns that check
         then and writes nothing. `settled` (the ticket with `customer_notified` and its reason as the check
         leaves them) is written in the same transaction while the ticket's reason still says the send is
-        unknown; TicketChanged when another mail outcome replaced it meanwhile."""
+        unknown and its `customer_notified_request` is still this request; TicketChanged when another mail
+        outcome replaced it meanwhile."""
         ...
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import functools
 import hashlib
 import io
@@ -125,16 +126,71 @@ def installed_encoder() -> SentenceEncoder:
     return _loaded(default_encoder_dir())
 
 
-def encoder_for(spec: dict[str, Any]) -> SentenceEncoder:
-    """The encoder a model was trained with, `installed_encoder()`; ValueError when it is missing or another one
-    (a model's weights mean nothing with another encoder's numbers)."""
+def encoder_for(spec: dict[str, Any], tuned_file: Path | None = None) -> SentenceEncoder:
+    """The encoder a model was trained with: `installed_encoder()`, with the model's fine-tuned tensors from
+    `tuned_file` when its spec names some; ValueError when the encoder is missing or another one, or the tuned
+    tensors are missing or not the ones trained (a model's weights mean nothing with another encoder's numbers)."""
+    base = {key: value for key, value in spec.items() if key != TUNED_KEY}
     try:
         encoder = installed_encoder()
     except FileNotFoundError as error:
         raise ValueError(f"the model needs the sentence encoder {spec.get('package')}: {error}") from None
-    if encoder.spec != spec:
-        raise ValueError(f"the model needs the sentence encoder {spec}, {default_encoder_dir()} holds {encoder.spec}")
-    return encoder
+    if encoder.spec != base:
+        raise ValueError(f"the model needs the sentence encoder {base}, {default_encoder_dir()} holds {encoder.spec}")
+    tuned = spec.get(TUNED_KEY)
+    if tuned is None:
+        return encoder
+    if tuned_file is None or not tuned_file.is_file():
+        raise ValueError(f"the model's fine-tuned encoder tensors are missing: {tuned_file}")
+    data = tuned_file.read_bytes()
+    if hashlib.sha256(data).hexdigest() != tuned.get("sha256"):
+        raise ValueError(f"{tuned_file} is not the model's fine-tuned encoder tensors (sha256 differs)")
+    return encoder._tuned(data, tuned["tensors"])
+
+
+# A model's encoder spec key for its fine-tuned tensors (`SentenceEncoder.with_tuned`).
+TUNED_KEY = "tuned"
+
+
+def quantise_tensors(tensors: dict[str, np.ndarray]) -> tuple[bytes, list[dict[str, Any]]]:
+    """Tensors as stored in a model, back to back: a matrix's rows as int8, then one little-endian float32 scale per
+    row (the row's largest magnitude / 127): a quarter of float32's size; the encoder's unit outputs move by up to ~5e-3;
+    a vector (biases, layer-norm scales: a few KB) as float32. Returns the bytes and their index (name, shape,
+    dtype)."""
+    parts, index = [], []
+    for name, tensor in tensors.items():
+        values = np.asarray(tensor, dtype=np.float32)
+        if values.ndim == 1:
+            parts.append(values.astype("<f4").tobytes())
+            index.append({"name": name, "shape": list(values.shape), "dtype": "float32"})
+            continue
+        rows = values.reshape(-1, values.shape[-1])
+        scale = np.abs(rows).max(axis=1, keepdims=True) / 127
+        scale[scale == 0] = 1
+        parts += [np.round(rows / scale).astype(np.int8).tobytes(), scale.astype("<f4").tobytes()]
+        index.append({"name": name, "shape": list(values.shape), "dtype": "int8"})
+    return b"".join(parts), index
+
+
+def dequantise_tensors(data: bytes, index: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """`quantise_tensors`' float32 values again; ValueError when `data` does not hold what `index` says."""
+    tensors, offset = {}, 0
+    for entry in index:
+        shape = tuple(int(size) for size in entry["shape"])
+        columns, rows = shape[-1], int(np.prod(shape[:-1]))
+        size = 4 * columns if entry["dtype"] == "float32" else rows * columns + 4 * rows
+        if entry["dtype"] not in ("float32", "int8") or offset + size > len(data):
+            raise ValueError(f"fine-tuned encoder tensors do not hold their index's {entry['name']}")
+        if entry["dtype"] == "float32":
+            tensors[entry["name"]] = np.frombuffer(data, "<f4", columns, offset).astype(np.float32)
+        else:
+            values = np.frombuffer(data, np.int8, rows * columns, offset).reshape(rows, columns)
+            scale = np.frombuffer(data, "<f4", rows, offset + rows * columns).reshape(rows, 1)
+            tensors[entry["name"]] = (values * scale).astype(np.float32).reshape(shape)
+        offset += size
+    if offset != len(data):
+        raise ValueError("fine-tuned encoder tensors longer than their index")
+    return tensors
 
 
 @functools.cache
@@ -357,7 +413,7 @@ class SentenceEncoder:
                 f"`python -m supportpilot.triage.sentence_encoder fetch --out {directory}`"
             )
         metadata = json.loads((directory / "encoder.json").read_text())
-        self.spec = {
+        self.spec: dict[str, Any] = {
             "package": metadata["package"],
             "version": metadata["version"],
             "integrity": metadata["integrity"],
@@ -366,18 +422,26 @@ class SentenceEncoder:
         vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
         self._tokenizer = _Tokenizer(vocab["pieces"], vocab["scores"])
         weights = np.fromfile(directory / "weights.bin", dtype="<f4")
-        tensors = {
-            entry["name"]: weights[entry["offset"] // 4 :][: int(np.prod(entry["shape"]))].reshape(entry["shape"])
-            for entry in metadata["tensors"]
-        }
-        constants = metadata["constants"]
-        self._max_length = int(constants["max_length"])
+        self.constants: dict[str, float] = metadata["constants"]
+        self.max_length = int(self.constants["max_length"])
+        self._set_tensors(
+            {
+                entry["name"]: weights[entry["offset"] // 4 :][: int(np.prod(entry["shape"]))].reshape(entry["shape"])
+                for entry in metadata["tensors"]
+            }
+        )
+        self.tuned_data: bytes | None = None
+
+    def _set_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+        """`tensors`: every tensor of the forward pass by its encoder.json name (`layer_<n>/...` for a layer's)."""
+        self.tensors = tensors
+        constants = self.constants
         self._num_heads = int(constants["num_heads"])
         self._epsilon = np.float32(constants["layer_norm_epsilon"])
         self._padding_bias = np.float32(constants["padding_bias"])
         self._l2_epsilon = np.float32(constants["l2_epsilon"])
         self._embeddings = tensors["embeddings"]
-        self._timing_signal = _timing_signal(tensors["inv_timescales"], self._max_length)
+        self.timing_signal = _timing_signal(tensors["inv_timescales"], self.max_length)
         self._layers = [
             {
                 name.removeprefix(f"layer_{layer}/"): tensor
@@ -389,6 +453,26 @@ class SentenceEncoder:
         ]
         self._tanh_kernel = tensors["tanh_kernel"]
         self._tanh_bias = tensors["tanh_bias"]
+
+    def with_tuned(self, tuned: dict[str, np.ndarray]) -> SentenceEncoder:
+        """This encoder with some tensors replaced by fine-tuned ones, as a model stores them (`tuned_data`: int8
+        with a float32 scale per row, `quantise_tensors`) and serves them: the returned encoder computes with
+        the stored values, and its `spec` names them (`"tuned"`: their names, shapes and the data's sha256)."""
+        unknown = sorted(set(tuned) - set(self.tensors))
+        if unknown:
+            raise ValueError(f"not tensors of this encoder: {unknown}")
+        data, index = quantise_tensors({name: tuned[name] for name in sorted(tuned)})
+        return self._tuned(data, index)
+
+    def _tuned(self, data: bytes, index: list[dict[str, Any]]) -> SentenceEncoder:
+        for entry in index:
+            if tuple(entry["shape"]) != self.tensors[entry["name"]].shape:
+                raise ValueError(f"tuned tensor {entry['name']} has shape {entry['shape']}, not the encoder's")
+        encoder = copy.copy(self)
+        encoder._set_tensors(self.tensors | dequantise_tensors(data, index))
+        encoder.spec = {**self.spec, TUNED_KEY: {"tensors": index, "sha256": hashlib.sha256(data).hexdigest()}}
+        encoder.tuned_data = data
+        return encoder
 
     def token_ids(self, text: str) -> list[int]:
         """The vocabulary ids of `text`, before the model's clip to its maximum length."""
@@ -404,7 +488,7 @@ class SentenceEncoder:
             raise TypeError("encode() takes a sequence of texts, not one string")
         if any(layer not in range(_LAYERS) for layer in layer_means):
             raise ValueError(f"layer_means must be layers 0..{_LAYERS - 1}, got {list(layer_means)}")
-        token_ids = [self._tokenizer.encode(text)[: self._max_length] for text in texts]
+        token_ids = [self._tokenizer.encode(text)[: self.max_length] for text in texts]
         vectors = np.empty((len(token_ids), EMBEDDING_SIZE * (1 + len(layer_means))), dtype=np.float32)
         order = sorted(range(len(token_ids)), key=lambda index: len(token_ids[index]))
         for first in range(0, len(order), BATCH_SIZE):
@@ -425,7 +509,7 @@ class SentenceEncoder:
 
         embedded = self._embeddings[ids]
         # As in the graph: the embedding, plus the embedding with the timing signal added.
-        hidden = embedded + (embedded + self._timing_signal[positions])
+        hidden = embedded + (embedded + self.timing_signal[positions])
         layer_states = []
         for layer in self._layers:
             residual = (

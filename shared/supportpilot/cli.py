@@ -39,7 +39,14 @@ def _progress(command: str) -> Callable[[str], None]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from supportpilot.triage.training import TrainingError, installed_encoder, read_examples, train_model, write_model
+    from supportpilot.triage.training import (
+        TrainingError,
+        installed_encoder,
+        read_examples,
+        train_cascade,
+        train_model,
+        write_model,
+    )
 
     try:
         examples = read_examples(args.data, args.text_column, args.label_column)
@@ -47,22 +54,45 @@ def _train(args: argparse.Namespace) -> int:
         options = {
             key: getattr(args, key) for key in ("name", "holdout", "seed", "c") if getattr(args, key) is not None
         }
-        encoder = installed_encoder() if args.encoder else None
-        model = train_model(examples, refit=args.refit, encoder=encoder, progress=_progress("train"), **options)
+        progress = _progress("train")
+        if args.fine_tune:
+            tune = _fine_tuner()
+            model = train_cascade(
+                examples, encoder=installed_encoder(), tune=tune, refit=args.refit, progress=progress, **options
+            )
+        else:
+            encoder = installed_encoder() if args.encoder else None
+            model = train_model(examples, refit=args.refit, encoder=encoder, progress=progress, **options)
         out = write_model(model, args.out)
     except TrainingError as error:
         return _fail("train", error)
     _progress("train")(f"wrote {out}")
-    print(json.dumps({"model": str(out), "version": model.meta["version"], **model.meta["metrics"]}, indent=2))
+    summary = {"model": str(out), "version": model.meta["version"], **model.meta["metrics"]}
+    if "cascade" in model.meta:
+        summary["cascade"] = model.meta["cascade"]
+    print(json.dumps(summary, indent=2))
     return 0
 
 
+def _fine_tuner():
+    """`fine_tuning.fine_tune_encoder`; TrainingError when jax and optax are not installed."""
+    from supportpilot.triage.training import TrainingError
+
+    try:
+        from supportpilot.triage.fine_tuning import fine_tune_encoder
+    except ImportError as error:
+        raise TrainingError(
+            f"--fine-tune needs jax and optax ({error.name} is missing): pip install 'supportpilot[fine-tune]'"
+        ) from None
+    return fine_tune_encoder
+
+
 def _evaluate(args: argparse.Namespace) -> int:
-    from supportpilot.triage.linear_model import LinearModel
+    from supportpilot.triage.linear_model import load_model
     from supportpilot.triage.training import evaluate_model, read_examples
 
     try:
-        model = LinearModel.load(args.model)
+        model = load_model(args.model)
         examples = read_examples(args.data, args.text_column, args.label_column)
     except (OSError, ValueError) as error:
         return _fail("evaluate", error)
@@ -234,6 +264,13 @@ def _add_triage_commands(commands) -> None:
         help="add the sentence encoder's embedding and first-layer mean as a feature block (more accurate, "
         "~10 ms a message; "
         "`make encoder` fetches it, and the model needs it wherever it is served)",
+    )
+    train.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="a cascade: the n-gram model, and for the messages it is least sure of a model with the sentence "
+        "encoder fine-tuned on these labels (most accurate; most messages at n-gram speed; needs jax and optax: "
+        "pip install 'supportpilot[fine-tune]', and minutes of CPU)",
     )
     train.set_defaults(run=_train)
 

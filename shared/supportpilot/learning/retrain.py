@@ -284,7 +284,7 @@ class RetrainService:
         self, metrics: dict[str, Any], serving: PromotedPointer | None, holdout: Sequence[Any]
     ) -> tuple[bool, list[str], str | None, dict[str, Any] | None]:
         """Promote?, why, which version was compared, and its metrics on the same holdout."""
-        from supportpilot.triage.linear_model import LinearModel
+        from supportpilot.triage.linear_model import LinearModel, load_model
 
         try:
             if serving is None:
@@ -293,7 +293,7 @@ class RetrainService:
                 compared_with = serving.version
                 with tempfile.TemporaryDirectory() as scratch:
                     self._artifacts.download(serving.version, Path(scratch), serving.digests)
-                    current = LinearModel.load(scratch)
+                    current = load_model(scratch, lazy=False)
         except (ModelArtifactsUnavailable, OSError, ValueError) as exc:
             reason = f"the serving model could not be evaluated ({type(exc).__name__}): not promoted"
             return False, [reason], serving.version if serving else None, None

@@ -57,6 +57,7 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.bin"
 ENCODER_WEIGHTS_FILE = "encoder_weights.bin"
 TERMS_FILE = "terms.bin"
+TUNED_ENCODER_FILE = "tuned_encoder.bin"
 FORMAT = "supportpilot-linear/1"
 # Raised whenever `tokenise` changes what a text turns into; the first part of a trained model's version.
 # 2: names, titles, pronouns and gendered relatives as placeholders (triage/neutral.py).
@@ -94,6 +95,7 @@ class Decision:
     rejected: str | None
     label_index: int
     words: list[WordFeatures]
+    model: LinearModel  # the model that decided: its `top_grams` explain the decision
 
 
 @dataclass(frozen=True)
@@ -298,21 +300,26 @@ class LinearModel:
         self._encoder_block = None if self.encoder_coef is None else EncoderBlock(self)
 
     @classmethod
-    def load(cls, model_dir: str | Path, encoder: Encoder | None = None) -> LinearModel:
-        """Read an exported model; ValueError when the files are not a model of this format, or when it needs a
-        sentence encoder that is not there."""
+    def load(cls, model_dir: str | Path, encoder: Encoder | None = None, prefix: str = "") -> LinearModel:
+        """Read an exported model (its files named with `prefix`: a cascade's second stage); ValueError when the
+        files are not a model of this format, or when it needs a sentence encoder that is not there."""
         directory = Path(model_dir)
-        meta = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
-        encoder_data = (directory / ENCODER_WEIGHTS_FILE).read_bytes() if "encoder" in meta else None
+        meta = json.loads((directory / f"{prefix}{MODEL_FILE}").read_text(encoding="utf-8"))
+        encoder_data = (directory / f"{prefix}{ENCODER_WEIGHTS_FILE}").read_bytes() if "encoder" in meta else None
         try:
+            if "encoder" in meta and encoder is None:
+                from supportpilot.triage.sentence_encoder import encoder_for
+
+                encoder = encoder_for(meta["encoder"], directory / f"{prefix}{TUNED_ENCODER_FILE}")
             terms = meta["weights"].get("terms")
-            packed_terms = None  # older models, a lost file, or packed otherwise than this code packs: from weights
-            if terms is not None and terms == packing_of(meta["weights"][MAX_ABS_TERM]):
-                packed_terms = (directory / TERMS_FILE).read_bytes() if (directory / TERMS_FILE).is_file() else None
-            data = (directory / WEIGHTS_FILE).read_bytes()
+            terms_file = directory / f"{prefix}{TERMS_FILE}"
+            packed_terms = None  # older models, no file, or packed otherwise than this code packs: from weights
+            if terms is not None and terms == packing_of(meta["weights"][MAX_ABS_TERM]) and terms_file.is_file():
+                packed_terms = terms_file.read_bytes()
+            data = (directory / f"{prefix}{WEIGHTS_FILE}").read_bytes()
             return cls._from_files(meta, data, encoder_data, encoder, packed_terms)
         except (AttributeError, KeyError, TypeError) as error:
-            raise ValueError(f"malformed {MODEL_FILE} in {directory}: {type(error).__name__} {error}") from None
+            raise ValueError(f"malformed {prefix}{MODEL_FILE} in {directory}: {type(error).__name__} {error}") from None
 
     @classmethod
     def _from_files(
@@ -351,7 +358,9 @@ class LinearModel:
             packed_terms=packed_terms,
         )
 
-    def save(self, model_dir: str | Path) -> None:
+    def save(self, model_dir: str | Path, prefix: str = "", terms: bool = True) -> None:
+        """Write the model's files, named with `prefix`; without `terms`, no terms.bin (scoring then packs each
+        row from the weights on its first use: a second stage, which the encoder's cost dominates anyway)."""
         directory = Path(model_dir)
         meta = {
             **self.meta,
@@ -366,19 +375,27 @@ class LinearModel:
                 "dtype": "float32",
                 "order": "<",
                 MAX_ABS_TERM: self.max_abs_term,
-                "terms": self.packing,
+                **({"terms": self.packing} if terms else {}),
             },
         }
-        (directory / MODEL_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (directory / WEIGHTS_FILE).write_bytes(
+        (directory / f"{prefix}{MODEL_FILE}").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (directory / f"{prefix}{WEIGHTS_FILE}").write_bytes(
             _little_endian(self.features) + _little_endian(self.idf) + _little_endian(self.coef)
         )
-        size = self._row_bytes
-        (directory / TERMS_FILE).write_bytes(
-            b"".join(self._packed_row(row).to_bytes(size, "little", signed=True) for row in range(len(self.features)))
-        )
+        if terms:
+            size = self._row_bytes
+            (directory / f"{prefix}{TERMS_FILE}").write_bytes(
+                b"".join(
+                    self._packed_row(row).to_bytes(size, "little", signed=True) for row in range(len(self.features))
+                )
+            )
         if self.encoder_coef is not None:
-            (directory / ENCODER_WEIGHTS_FILE).write_bytes(_little_endian(self.encoder_coef))
+            (directory / f"{prefix}{ENCODER_WEIGHTS_FILE}").write_bytes(_little_endian(self.encoder_coef))
+            tuned_data = getattr(self.encoder, "tuned_data", None)
+            if tuned_data is not None:
+                (directory / f"{prefix}{TUNED_ENCODER_FILE}").write_bytes(tuned_data)
 
     def scores(self, text: str) -> tuple[list[float], list[WordFeatures]]:
         """scikit-learn's decision_function for a raw text, and the word features behind it (for explanations)."""
@@ -409,10 +426,12 @@ class LinearModel:
         best_position = max(range(len(probabilities)), key=probabilities.__getitem__)
         best = in_scope[best_position]
         if self._out_of_scope is not None and scores[self._out_of_scope] > scores[best]:
-            return Decision(self.labels[best], softmax(scores)[self._out_of_scope], REJECTED_BY_CLASS, best, words)
+            return Decision(
+                self.labels[best], softmax(scores)[self._out_of_scope], REJECTED_BY_CLASS, best, words, self
+            )
         novel = novelty_score(self.novelty, scores, in_scope_scores) < self.threshold
         return Decision(
-            self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words
+            self.labels[best], probabilities[best_position], REJECTED_AS_NOVEL if novel else None, best, words, self
         )
 
     def _packed(self, rows: Sequence[int]) -> list[int]:
@@ -616,11 +635,79 @@ class EncoderBlock:
         return (vector.astype(self.weights.dtype) @ self.weights).tolist()
 
 
+# model.json key of a cascade's first stage: {"below": t, "second_stage": file prefix, ...how t was chosen}.
+CASCADE = "cascade"
+SECOND_STAGE_PREFIX = "second_stage."
+
+
+class CascadeModel:
+    """Two models over the same labels: the first (n-gram) model decides a message when its confidence is at least
+    `below`; the others go to the second stage (a model with a sentence encoder, in the same directory under
+    `SECOND_STAGE_PREFIX`), which is loaded on the first message that needs it. Most messages then cost what the
+    n-gram model costs, and neither numpy nor the encoder is loaded until a hard message comes."""
+
+    def __init__(self, first: LinearModel, directory: Path | None = None, second: LinearModel | None = None):
+        cascade = first.meta[CASCADE]
+        self.first, self.below, self.prefix = first, float(cascade["below"]), str(cascade["second_stage"])
+        self.directory, self._second = directory, second
+        if second is None:
+            if directory is None:
+                raise ValueError("a cascade needs its second stage or the directory holding it")
+            required = [f"{self.prefix}{name}" for name in (MODEL_FILE, WEIGHTS_FILE, ENCODER_WEIGHTS_FILE)]
+            missing = [name for name in required if not (directory / name).is_file()]
+            if missing:
+                raise ValueError(f"the cascade's second stage is incomplete in {directory}: missing {missing}")
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.first.meta
+
+    @property
+    def labels(self) -> list[str]:
+        return self.first.labels
+
+    @property
+    def threshold(self) -> float:
+        return self.first.threshold
+
+    @property
+    def second(self) -> LinearModel:
+        if self._second is None:
+            assert self.directory is not None  # checked in __init__
+            second = LinearModel.load(self.directory, prefix=self.prefix)
+            if second.labels != self.first.labels:
+                raise ValueError(f"the cascade's stages have different labels in {self.directory}")
+            self._second = second
+        return self._second
+
+    def decide(self, text: str) -> Decision:
+        decision = self.first.decide(text)
+        return decision if decision.confidence >= self.below else self.second.decide(text)
+
+    def save(self, model_dir: str | Path) -> None:
+        self.first.save(model_dir)
+        self.second.save(model_dir, prefix=self.prefix, terms=False)
+
+
+def load_model(model_dir: str | Path, lazy: bool = True) -> LinearModel | CascadeModel:
+    """The served model of a directory: a `LinearModel`, or a `CascadeModel` when its model.json says so (its second
+    stage read now unless `lazy`: a directory about to be deleted)."""
+    directory = Path(model_dir)
+    first = LinearModel.load(directory)
+    if CASCADE not in first.meta:
+        return first
+    cascade = CascadeModel(first, directory)
+    if not lazy:
+        cascade.second  # noqa: B018 - reads the second stage now
+    return cascade
+
+
 class TrainedTriager:
-    """Triage with an exported linear model; same result fields as the keyword baseline. Never raises on text."""
+    """Triage with an exported linear model (or a cascade of two); same result fields as the keyword baseline.
+    Never raises on text."""
 
     def __init__(self, model_dir: str | Path):
-        self.model = LinearModel.load(model_dir)
+        self.model = load_model(model_dir)
         self.name = str(self.model.meta.get("name", "supportpilot-linear"))
         self.version = str(self.model.meta.get("version", "0"))
 
@@ -628,8 +715,8 @@ class TrainedTriager:
         return triage_message(self, message, self._classify)
 
     def _classify(self, text: str) -> Classification:
-        model = self.model
-        decision = model.decide(text)
+        decision = self.model.decide(text)
+        model = decision.model
         label, confidence = decision.label, round(decision.confidence, 3)
         if decision.rejected == REJECTED_BY_CLASS:
             drivers = ", ".join(

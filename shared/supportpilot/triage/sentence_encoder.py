@@ -153,10 +153,10 @@ TUNED_KEY = "tuned"
 
 
 def quantise_tensors(tensors: dict[str, np.ndarray]) -> tuple[bytes, list[dict[str, Any]]]:
-    """Tensors as stored in a model, back to back: a matrix's rows as int8, then one little-endian float32 scale per
-    row (the row's largest magnitude / 127): a quarter of float32's size; the encoder's unit outputs move by up to ~5e-3;
-    a vector (biases, layer-norm scales: a few KB) as float32. Returns the bytes and their index (name, shape,
-    dtype)."""
+    """Tensors as stored in a model, back to back: a matrix's rows as int8, then one little-endian float32 scale
+    per row (the row's largest magnitude / 127), a quarter of float32's size (the encoder's unit outputs move by
+    up to ~5e-3); a vector (biases, layer-norm scales: a few KB) as float32. Returns the bytes and their index
+    (name, shape, dtype)."""
     parts, index = [], []
     for name, tensor in tensors.items():
         values = np.asarray(tensor, dtype=np.float32)

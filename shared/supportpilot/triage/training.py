@@ -33,15 +33,19 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from supportpilot.triage.interface import OUT_OF_SCOPE
 from supportpilot.triage.linear_model import (
+    CASCADE,
     DEFAULT_BLOCKS,
     ENCODER_LAYER_MEANS,
     ENERGY,
     MODEL_FILE,
+    SECOND_STAGE_PREFIX,
     TOKENISER_REVISION,
+    CascadeModel,
+    Decision,
     Encoder,
     FeatureBlock,
     LinearModel,
@@ -381,6 +385,7 @@ def train_model(
             "seed": seed,
             "holdout": holdout if validation is None else "validation split",
             "classifier": f"LogisticRegression(C={c}, lbfgs, multinomial)",
+            "c": c,
             "out_of_scope_class": any(example.label == OUT_OF_SCOPE for example in train),
             "data": data_counts(examples),
             "trained_on": data_counts(train + held if refit else train),
@@ -400,6 +405,113 @@ def train_model(
         pipeline = FittedPipeline(blocks, min_df, c, seed).fit(train_counts + held_counts, every, embeddings)
         pipeline.round_to_float32()
     return pipeline.export(meta, threshold, encoder)
+
+
+def refitted(model: LinearModel, examples: Sequence[Example], encoder: Encoder | None = None) -> LinearModel:
+    """`model` fitted again on every example with its settings, threshold and metrics (as `train_model`'s `refit`);
+    its encoder block from `encoder`, which may differ from the model's (a fine-tuned one tuned on every example)."""
+    training = model.meta["training"]
+    embeddings = None
+    if encoder is not None:
+        embeddings = embed([example.text for example in examples], encoder, None, model.meta[ENCODER_LAYER_MEANS])
+    counts = featurise([example.text for example in examples], model.blocks)
+    pipeline = FittedPipeline(model.blocks, model.meta["features"]["min_df"], training["c"], training["seed"])
+    pipeline.fit(counts, [example.label for example in examples], embeddings)
+    pipeline.round_to_float32()
+    meta = {**model.meta, "training": {**training, "trained_on": data_counts(examples), "refit_on_holdout": True}}
+    if encoder is not None:
+        meta["encoder"] = encoder.spec
+    return pipeline.export(meta, model.threshold, encoder)
+
+
+# The cascade's t: at most this share of the holdout goes to the second stage, so that the median message costs what
+# the n-gram model costs (chosen in bench/cascade_study.py; docs/architecture.md, "The sentence encoder block").
+SECOND_STAGE_BUDGET = 0.45
+CASCADE_STEPS = 50
+
+
+class Tuner(Protocol):
+    """`fine_tuning.fine_tune_encoder`: fine-tuned tensors of `encoder` for these texts and labels."""
+
+    def __call__(
+        self, encoder: Any, texts: Sequence[str], labels: Sequence[str], *, progress: Progress | None
+    ) -> Any: ...
+
+
+def train_cascade(
+    examples: Sequence[Example],
+    *,
+    encoder: Encoder,
+    tune: Tuner,
+    holdout: float = DEFAULT_HOLDOUT,
+    seed: int = DEFAULT_SEED,
+    validation: Sequence[Example] | None = None,
+    refit: bool = False,
+    progress: Progress | None = None,
+    **options: Any,
+) -> CascadeModel:
+    """The n-gram model, then a model with the encoder fine-tuned by `tune` (`encoder.with_tuned`) for the messages
+    the n-gram model is least sure of: t is the confidence below which a message goes to the second stage, chosen
+    on the holdout (`cascade_threshold`). With `refit`, both stages are fitted again on every row, the encoder
+    tuned again on every row, keeping t and the thresholds measured on the holdout."""
+    say = progress or (lambda _: None)
+    if not 0 < holdout < 1:
+        raise TrainingError("holdout must be a fraction between 0 and 1")
+    check_labels(examples)
+    train, held = split_holdout(examples, holdout, seed) if validation is None else (list(examples), list(validation))
+    split = {"holdout": holdout, "seed": seed, "validation": validation, "progress": progress, **options}
+    say(f"fine-tuning the sentence encoder on {len(train)} training rows")
+    tuned = encoder.with_tuned(tune(encoder, [e.text for e in train], [e.label for e in train], progress=progress))
+    say("the first stage: the n-gram model")
+    first = train_model(examples, **split)
+    say("the second stage: the n-gram model with the fine-tuned encoder's block")
+    second = train_model(examples, encoder=tuned, **split)
+    below, chosen = cascade_threshold(first, second, held)
+    say(f"the cascade: below {below} to the second stage: {chosen}")
+    if refit:
+        every = train + held
+        say(f"fine-tuning the sentence encoder again on all {len(every)} rows")
+        tuned = encoder.with_tuned(tune(encoder, [e.text for e in every], [e.label for e in every], progress=progress))
+        say("refitting both stages on all rows")
+        first, second = refitted(first, every), refitted(second, every, tuned)
+    first.meta[CASCADE] = {"below": below, "second_stage": SECOND_STAGE_PREFIX, **chosen}
+    return CascadeModel(first, second=second)
+
+
+def cascade_threshold(first: LinearModel, second: LinearModel, held: Sequence[Example]) -> tuple[float, dict[str, Any]]:
+    """The cascade's t, on the holdout: of the t's in steps of 1/CASCADE_STEPS that send at most
+    SECOND_STAGE_BUDGET of the rows to the second stage, the one with the most rows right (the right label, or for
+    an out-of-scope row a rejection); ties: the smaller t. Decisions as served."""
+    firsts = [first.decide(example.text) for example in held]
+    seconds = [second.decide(example.text) for example in held]
+    right_first = [_is_right(decision, example) for decision, example in zip(firsts, held, strict=True)]
+    right_second = [_is_right(decision, example) for decision, example in zip(seconds, held, strict=True)]
+    best: tuple[int, float, float] | None = None
+    for step in range(CASCADE_STEPS + 1):
+        below = step / CASCADE_STEPS
+        to_second = [decision.confidence < below for decision in firsts]
+        share = sum(to_second) / len(held)
+        if share > SECOND_STAGE_BUDGET:
+            break
+        right = sum(two if go else one for go, one, two in zip(to_second, right_first, right_second, strict=True))
+        if best is None or right > best[0]:
+            best = (right, below, share)
+    assert best is not None  # t = 0 sends nothing to the second stage
+    right, below, share = best
+    return below, {
+        "chosen_on": f"{len(held)} holdout rows",
+        "budget": SECOND_STAGE_BUDGET,
+        "holdout_to_second_stage": share,
+        "holdout_accuracy": right / len(held),
+        "holdout_accuracy_first_stage": sum(right_first) / len(held),
+        "holdout_accuracy_second_stage": sum(right_second) / len(held),
+    }
+
+
+def _is_right(decision: Decision, example: Example) -> bool:
+    if example.label == OUT_OF_SCOPE:
+        return decision.rejected is not None
+    return decision.label == example.label
 
 
 def _stack(*parts):
@@ -470,12 +582,17 @@ def closed_set_metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[s
     }
 
 
-def evaluate_model(model: LinearModel, examples: Sequence[Example], progress: Progress | None = None) -> dict[str, Any]:
-    """Metrics of the served decision (below the threshold -> out_of_scope), scored by the pure-Python model."""
+def evaluate_model(
+    model: LinearModel | CascadeModel, examples: Sequence[Example], progress: Progress | None = None
+) -> dict[str, Any]:
+    """Metrics of the served decision (below the threshold -> out_of_scope), scored by the pure-Python model; for a
+    cascade also the share of rows its second stage decided."""
+    first = model.first if isinstance(model, CascadeModel) else model
     truth, decided, closed = [], [], []
-    kept_in_scope = in_scope = rejected_oos = oos = 0
+    kept_in_scope = in_scope = rejected_oos = oos = to_second = 0
     for number, example in enumerate(examples, start=1):
         decision = model.decide(example.text)
+        to_second += decision.model is not first
         confident = decision.rejected is None
         truth.append(example.label)
         decided.append(decision.label if confident else OUT_OF_SCOPE)
@@ -499,10 +616,12 @@ def evaluate_model(model: LinearModel, examples: Sequence[Example], progress: Pr
         report["in_scope_kept"] = kept_in_scope / in_scope
     if oos:
         report["out_of_scope_recall"] = rejected_oos / oos
+    if isinstance(model, CascadeModel):
+        report["to_second_stage"] = to_second / len(examples)
     return report
 
 
-def write_model(model: LinearModel, out: str | Path) -> Path:
+def write_model(model: LinearModel | CascadeModel, out: str | Path) -> Path:
     """Write to a temporary sibling directory, then rename: a failed run never leaves a partial model."""
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MODEL_FILE).is_file())):

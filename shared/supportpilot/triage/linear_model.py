@@ -653,10 +653,26 @@ class CascadeModel:
         if second is None:
             if directory is None:
                 raise ValueError("a cascade needs its second stage or the directory holding it")
-            required = [f"{self.prefix}{name}" for name in (MODEL_FILE, WEIGHTS_FILE, ENCODER_WEIGHTS_FILE)]
-            missing = [name for name in required if not (directory / name).is_file()]
-            if missing:
-                raise ValueError(f"the cascade's second stage is incomplete in {directory}: missing {missing}")
+            self._check_second_stage(directory)
+
+    def _check_second_stage(self, directory: Path) -> None:
+        """ValueError now, at load, when the second stage could not be read later: a file or the encoder it needs
+        is missing (json and a stat only: numpy and the encoder load with the first message that needs them)."""
+        from supportpilot.triage.encoder_spec import base_spec, default_encoder_dir, encoder_spec
+
+        required = [f"{self.prefix}{name}" for name in (MODEL_FILE, WEIGHTS_FILE, ENCODER_WEIGHTS_FILE)]
+        missing = [name for name in required if not (directory / name).is_file()]
+        if missing:
+            raise ValueError(f"the cascade's second stage is incomplete in {directory}: missing {missing}")
+        needed = base_spec(json.loads((directory / required[0]).read_text(encoding="utf-8"))["encoder"])
+        try:
+            installed = encoder_spec(default_encoder_dir())
+        except FileNotFoundError:
+            raise ValueError(
+                f"the cascade's second stage needs the sentence encoder {needed}: none installed"
+            ) from None
+        if installed != needed:
+            raise ValueError(f"the cascade's second stage needs the sentence encoder {needed}, not {installed}")
 
     @property
     def meta(self) -> dict[str, Any]:

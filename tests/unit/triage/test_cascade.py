@@ -14,7 +14,12 @@ import pytest
 
 from supportpilot.triage.interface import TriageInput
 from supportpilot.triage.linear_model import CASCADE, CascadeModel, TrainedTriager, load_model
-from supportpilot.triage.sentence_encoder import dequantise_tensors, installed_encoder, quantise_tensors
+from supportpilot.triage.sentence_encoder import (
+    ENCODER_DIR_VARIABLE,
+    dequantise_tensors,
+    installed_encoder,
+    quantise_tensors,
+)
 from supportpilot.triage.training import (
     DEFAULT_HOLDOUT,
     DEFAULT_SEED,
@@ -196,3 +201,10 @@ def test_tuned_tensors_are_stored_as_int8_rows_and_float32_vectors():
         dequantise_tensors(data[:-1], index)
     with pytest.raises(ValueError):
         dequantise_tensors(data + b"\0", index)
+
+
+def test_a_cascade_whose_encoder_is_not_installed_is_refused_when_loaded(model_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv(ENCODER_DIR_VARIABLE, str(tmp_path / "no-encoder"))
+
+    with pytest.raises(ValueError, match=r"needs the sentence encoder .*none installed"):
+        TrainedTriager(model_dir)

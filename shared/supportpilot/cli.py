@@ -76,14 +76,13 @@ def _train(args: argparse.Namespace) -> int:
 
 def _fine_tuner():
     """`fine_tuning.fine_tune_encoder`; TrainingError when jax and optax are not installed."""
+    from supportpilot.triage.fine_tuning import fine_tune_encoder, require_fine_tuning
     from supportpilot.triage.training import TrainingError
 
     try:
-        from supportpilot.triage.fine_tuning import fine_tune_encoder
-    except ImportError as error:
-        raise TrainingError(
-            f"--fine-tune needs jax and optax ({error.name} is missing): pip install 'supportpilot[fine-tune]'"
-        ) from None
+        require_fine_tuning()
+    except RuntimeError as error:
+        raise TrainingError(f"--fine-tune: {error}") from None
     return fine_tune_encoder
 
 

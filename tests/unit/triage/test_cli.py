@@ -225,3 +225,49 @@ def test_a_model_trained_with_the_sentence_encoder_is_refused_where_the_encoder_
 
     assert exit_code != 0
     assert "needs the sentence encoder" in capsys.readouterr().err
+
+
+def test_train_fine_tune_writes_a_cascade_that_evaluate_and_triage_serve(tmp_path, capsys):
+    data = _write_csv(tmp_path / "history.csv", _rows())
+    model_dir = tmp_path / "model"
+    columns = ["--data", str(data), "--text-column", "message", "--label-column", "topic"]
+
+    assert main(["train", *columns, "--out", str(model_dir), "--fine-tune"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--model", str(model_dir), *columns]) == 0
+    report = json.loads(capsys.readouterr().out)
+    messages = _write_jsonl(tmp_path / "inbox.jsonl", [{"subject": "Waar is mijn pakket?", "body": "order 12345"}])
+    assert main(["triage", "--model", str(model_dir), str(messages)]) == 0
+    result = json.loads(capsys.readouterr().out)
+
+    assert 0 <= trained["cascade"]["below"] <= 1
+    assert (model_dir / "second_stage.tuned_encoder.bin").is_file()
+    assert report["accuracy"] >= 0.9
+    assert 0 <= report["to_second_stage"] <= 1
+    assert result["category"] == "order_status"
+
+
+def test_train_fine_tune_without_jax_says_what_to_install_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    from supportpilot.triage import fine_tuning
+
+    monkeypatch.setattr(fine_tuning, "_missing", ImportError("No module named 'jax'"))
+    data = _write_csv(tmp_path / "history.csv", _rows())
+
+    exit_code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--text-column",
+            "message",
+            "--label-column",
+            "topic",
+            "--out",
+            str(tmp_path / "model"),
+            "--fine-tune",
+        ]
+    )
+
+    assert exit_code != 0
+    assert "pip install 'supportpilot[fine-tune]'" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()

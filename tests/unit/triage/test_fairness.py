@@ -1,5 +1,5 @@
 """Counterfactual fairness of the shipped default model, and of the seed corpus trained with the sentence
-encoder block, on the held-out part of the seed corpus.
+encoder block and as a fine-tuned cascade, on the held-out part of the seed corpus.
 
 Swapping names, titles, pronouns and ages (in both directions), or signing the same message as
 someone else, changes neither the category nor needs_human (nor the confidence: the features are the same).
@@ -7,10 +7,12 @@ someone else, changes neither the category nor needs_human (nor the confidence: 
 
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from supportpilot.triage.fine_tuning import FineTuning, fine_tune_encoder
 from supportpilot.triage.interface import DEFAULT_MODEL_DIR, TriageInput
 from supportpilot.triage.linear_model import TrainedTriager, tokenise
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
@@ -20,6 +22,7 @@ from supportpilot.triage.training import (
     Example,
     read_corpus,
     split_holdout,
+    train_cascade,
     train_model,
     write_model,
 )
@@ -143,13 +146,19 @@ def _signed(text: str, language: str | None, persona: tuple[str, str, str, str, 
     return f"Dear {title_en} {surname},\n\nMy name is {first}, I'm {age}. {text}\n\nThanks,\n{first} {surname}"
 
 
-@pytest.fixture(scope="module", params=["shipped default", "with the sentence encoder"])
+@pytest.fixture(scope="module", params=["shipped default", "with the sentence encoder", "fine-tuned cascade"])
 def triager(request, tmp_path_factory) -> TrainedTriager:
     if request.param == "shipped default":
         return TrainedTriager(DEFAULT_MODEL_DIR)
     encoder = SentenceEncoder(default_encoder_dir())
-    model = train_model(read_corpus(CORPUS), encoder=encoder)
-    return TrainedTriager(write_model(model, tmp_path_factory.mktemp("encoder-model")))
+    if request.param == "with the sentence encoder":
+        model = train_model(read_corpus(CORPUS), encoder=encoder)
+    else:
+        # One epoch (the default is 8): what the tuned encoder reads is the same placeholders whatever it learnt.
+        tune = partial(fine_tune_encoder, settings=FineTuning(epochs=1))
+        model = train_cascade(read_corpus(CORPUS), encoder=encoder, tune=tune)
+        assert model.meta["cascade"]["holdout_to_second_stage"] > 0
+    return TrainedTriager(write_model(model, tmp_path_factory.mktemp("model")))
 
 
 @pytest.fixture(scope="module")

@@ -397,9 +397,10 @@ def triage_section() -> str:
     return (
         f"{TRIAGE_HEADING}\nThe issue's targets beside this project's figures (bench/triage_bench.py: "
         "banking77 and clinc150 from ../shared/data, trained and evaluated with `supportpilot train/evaluate`'s "
-        "code, without and with the sentence encoder block (`supportpilot train --encoder`); for speed, cold "
-        "start and size the shipped default model, and the seed corpus trained with the encoder; one OpenBLAS "
-        "thread; `make bench ARGS=--triage-only` measures this section alone).\n\n" + triage_table(DEFAULT_MODEL) + "\n"
+        "code: the linear model, with the sentence encoder block (`supportpilot train --encoder`), and the "
+        "cascade with a fine-tuned encoder (`supportpilot train --fine-tune`); for speed, cold start and size the "
+        "shipped default model, and the seed corpus trained the other two ways; one OpenBLAS thread; `make bench "
+        "ARGS=--triage-only` measures this section alone).\n\n" + triage_table(DEFAULT_MODEL) + "\n"
     )
 
 

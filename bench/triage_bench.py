@@ -2,21 +2,28 @@
 
     .venv/bin/python -m bench.triage_bench [--model DIR] [--out FILE] [--speed-only]
 
-- banking77: `train_model` on train.csv (its own stratified 20% holdout for the threshold, then refitted
-  on all of train.csv, as `supportpilot train --refit`), closed-set accuracy of the pure-Python scorer on test.csv;
-- clinc150: trained on train and oos_train (the out-of-scope class), threshold on the in-scope validation split
-  only (>= 95% kept), then
-  in-scope accuracy and out-of-scope recall on test + oos_test;
-- warm p50 of `TrainedTriager.triage` per message over the seed corpus, with the default model: after 50
-  messages (a message still brings new words to the scorer's caches), and after every message was seen once; and
-  of the model's decision alone (`LinearModel.decide`), without language, emotional load, explanation and result
-  (bench/warm_triage.py, in a fresh process);
+Three columns, each trained with `supportpilot train`'s code: the linear model (`train`; its speed figures are the
+shipped default model's), the linear model with the sentence encoder block (`train --encoder`), and the cascade of
+the linear model and a linear model with a fine-tuned encoder (`train --fine-tune`); the last two's speed figures
+are the seed corpus's model trained that way.
+
+- banking77: trained on train.csv (its own stratified 20% holdout for the threshold and the cascade's t, then
+  refitted on all of train.csv, as `supportpilot train --refit`), closed-set accuracy of the pure-Python scorer on
+  test.csv, the share of test messages a cascade's second stage decided, and that model's decision p50 over
+  test.csv (bench/warm_triage.py);
+- clinc150: trained on train and oos_train (the out-of-scope class), threshold (and t) on the in-scope validation
+  split only (>= 95% kept), then in-scope accuracy and out-of-scope recall on test + oos_test;
+- warm p50 of `TrainedTriager.triage` per message over the seed corpus: after 50 messages (a message still brings
+  new words to the scorer's caches), and after every message was seen once; and of the model's decision alone
+  (`decide`), without language, emotional load, explanation and result (bench/warm_triage.py, in a fresh process);
 - cold start: a fresh process that imports the triage package, loads the model and triages one message
-  (wall time, and the child's CPU time, which stays put when other work shares the machine);
-- artifact size of the model directory.
+  (wall time, and the child's CPU time, which stays put when other work shares the machine); for a cascade also
+  with a first message that its second stage decides (the seed message the first stage is least sure of);
+- artifact size of the model directory, with the encoder's files for a model that needs them.
 
 Speed and cold start run under `bench.layer.LAMBDA_PYTHON` (Lambda's Python where `make bench` found one). Data sets
-come from ../shared/data; a missing one is reported as skipped, not failed.
+come from ../shared/data; a missing one is reported as skipped, not failed. The cascade needs jax and optax (the
+`fine-tune` extra, in dev.lock).
 """
 
 import argparse
@@ -28,13 +35,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description, layer_environment
+from supportpilot.triage.fine_tuning import fine_tune_encoder
 from supportpilot.triage.interface import OUT_OF_SCOPE
-from supportpilot.triage.linear_model import Encoder
+from supportpilot.triage.linear_model import ENCODER_WEIGHTS_FILE, CascadeModel, LinearModel, load_model
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
-from supportpilot.triage.training import Example, evaluate_model, read_corpus, train_model, write_model
+from supportpilot.triage.training import (
+    Example,
+    evaluate_model,
+    read_corpus,
+    train_cascade,
+    train_model,
+    write_model,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -43,8 +60,9 @@ COLD_RUNS = 5
 WARM_TRIAGE = Path(__file__).with_name("warm_triage.py")
 COLD_CODE = (
     "from supportpilot.triage import load_triager, TriageInput; "
-    "load_triager({model!r}).triage(TriageInput(subject='Bestelling', body='Waar blijft mijn pakket?'))"
+    "triager = load_triager({model!r}); triager.triage(TriageInput(subject={subject!r}, body={body!r}))"
 )
+SECOND_STAGE_USED = "; assert triager.model._second is not None, 'the first stage decided'"
 
 
 def _progress(message: str) -> None:
@@ -66,32 +84,47 @@ def clinc150_rows(*splits: str) -> list[Example]:
     return [Example(text, OUT_OF_SCOPE if label == "oos" else label) for split in splits for text, label in data[split]]
 
 
-def banking77(encoder: Encoder | None = None) -> dict[str, float] | str:
+Train = Callable[..., LinearModel | CascadeModel]  # `train_model` or `train_cascade` with their settings
+
+
+def banking77(train: Train, scratch: Path, layer: Path) -> dict[str, float] | str:
+    """Closed-set accuracy on test.csv of a model trained on train.csv (refitted, as `train --refit`), the share of
+    test messages a cascade's second stage decided, and that model's decision p50 over the test messages."""
     if not BANKING77.is_dir():
         return f"skipped: {BANKING77} not found"
-    trained = train_model(banking77_rows("train"), refit=True, encoder=encoder, progress=_progress)
-    report = evaluate_model(trained, banking77_rows("test"))
-    return {"accuracy": report["closed_set_accuracy"], "features": len(trained.features)}
+    trained = train(banking77_rows("train"), refit=True, progress=_progress)
+    test = banking77_rows("test")
+    report = evaluate_model(trained, test)
+    model_dir = write_model(trained, scratch / "banking77")
+    texts = scratch / "banking77-test.json"
+    texts.write_text(json.dumps([example.text for example in test]))
+    return {
+        "accuracy": report["closed_set_accuracy"],
+        "to_second_stage": report.get("to_second_stage"),
+        "decision_p50": warm_p50_ms(model_dir, layer, texts=texts, decision_only=True),
+        "size": model_mb(model_dir),
+    }
 
 
-def clinc150(encoder: Encoder | None = None) -> dict[str, float] | str:
+def clinc150(train: Train) -> dict[str, float] | str:
     if not CLINC150.is_file():
         return f"skipped: {CLINC150} not found"
-    trained = train_model(
-        clinc150_rows("train", "oos_train"), validation=clinc150_rows("val"), encoder=encoder, progress=_progress
-    )
+    trained = train(clinc150_rows("train", "oos_train"), validation=clinc150_rows("val"), progress=_progress)
     report = evaluate_model(trained, clinc150_rows("test", "oos_test"))
     return {
         "in_scope_accuracy": report["closed_set_accuracy"],
         "in_scope_kept": report["in_scope_kept"],
         "out_of_scope_recall": report["out_of_scope_recall"],
+        "to_second_stage": report.get("to_second_stage"),
     }
 
 
-def warm_p50_ms(model_dir: Path, layer: Path, seen_first: int = 50, decision_only: bool = False) -> float:
-    """bench/warm_triage.py's median time per message over the seed corpus, in a fresh process under
-    LAMBDA_PYTHON with the package from `layer`."""
-    arguments = [str(WARM_TRIAGE), str(model_dir), str(ROOT / "corpus"), str(seen_first)]
+def warm_p50_ms(
+    model_dir: Path, layer: Path, seen_first: int = 50, decision_only: bool = False, texts: Path = ROOT / "corpus"
+) -> float:
+    """bench/warm_triage.py's median time per message over `texts` (the seed corpus, or a JSON list of texts), in a
+    fresh process under LAMBDA_PYTHON with the package from `layer`."""
+    arguments = [str(WARM_TRIAGE), str(model_dir), str(texts), str(seen_first)]
     completed = subprocess.run(
         [LAMBDA_PYTHON, *arguments, *(["--decision-only"] if decision_only else [])],
         check=True,
@@ -120,6 +153,12 @@ def artifact_mb(model_dir: Path) -> float:
     return sum(path.stat().st_size for path in model_dir.iterdir()) / 1e6
 
 
+def model_mb(model_dir: Path) -> float:
+    """The model directory, and the encoder's files when the model needs them."""
+    needs_encoder = any(model_dir.glob(f"*{ENCODER_WEIGHTS_FILE}"))
+    return artifact_mb(model_dir) + (artifact_mb(default_encoder_dir()) if needs_encoder else 0.0)
+
+
 def seed_holdout(model_dir: Path) -> list[tuple[str, str, str]]:
     """The default model's own holdout figures, as `make model` measured them (model.json)."""
     metrics = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))["metrics"]
@@ -131,8 +170,8 @@ def seed_holdout(model_dir: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _figure(result: dict[str, float] | str, key: str) -> str:
-    return result if isinstance(result, str) else f"{result[key]:.3f}"
+def _figure(result: dict[str, float] | str, key: str, form: str = "{:.3f}") -> str:
+    return result if isinstance(result, str) else form.format(result[key])
 
 
 COLD_START_NOTE = (
@@ -150,37 +189,90 @@ COLD_START_NOTE = (
 
 
 def _speed_rows(model_dir: Path, layer: Path) -> dict[str, str]:
-    cold, cold_cpu = cold_start_ms(COLD_CODE.format(model=str(model_dir)), layer)
+    cold, cold_cpu = cold_start_ms(
+        COLD_CODE.format(model=str(model_dir), subject="Bestelling", body="Waar blijft mijn pakket?"), layer
+    )
     floor, _ = cold_start_ms("pass", layer)
     every = len(read_corpus(ROOT / "corpus"))
-    return {
+    rows = {
         "warm": f"{warm_p50_ms(model_dir, layer):.3f} ms",
         "warm_seen": f"{warm_p50_ms(model_dir, layer, seen_first=every):.3f} ms",
         "warm_decision": f"{warm_p50_ms(model_dir, layer, decision_only=True):.3f} ms",
         "cold": f"{cold:.0f} ms, CPU {cold_cpu:.0f} ms ({floor:.0f} ms of it `python -c pass`)",
+        "cold_second_stage": "-",
     }
+    model = load_model(model_dir)
+    if isinstance(model, CascadeModel):
+        hardest = min((example.text for example in read_corpus(ROOT / "corpus")), key=_first_stage_confidence(model))
+        code = COLD_CODE.format(model=str(model_dir), subject="", body=hardest) + SECOND_STAGE_USED
+        cold, cold_cpu = cold_start_ms(code, layer)
+        rows["cold_second_stage"] = f"{cold:.0f} ms, CPU {cold_cpu:.0f} ms"
+    return rows
 
 
-def _encoder_model(encoder: SentenceEncoder, out: Path) -> Path:
-    """The seed corpus trained as `make model` does, with the sentence encoder block."""
-    examples = read_corpus(ROOT / "corpus")
-    return write_model(train_model(examples, name="supportpilot-default", encoder=encoder, progress=_progress), out)
+def _first_stage_confidence(model: CascadeModel) -> Callable[[str], float]:
+    return lambda text: model.first.decide(text).confidence
+
+
+def _seed_model(train: Train, out: Path) -> Path:
+    """The seed corpus trained as `make model` does, with `train`."""
+    return write_model(train(read_corpus(ROOT / "corpus"), name="supportpilot-default", progress=_progress), out)
+
+
+def _variants() -> list[tuple[str, Train | None]]:
+    """(column title, how it trains; None: the shipped default model, as `make model` trains it)."""
+    encoder = SentenceEncoder(default_encoder_dir())
+    return [
+        ("linear (shipped default)", None),
+        ("linear + sentence encoder (`train --encoder`)", partial(train_model, encoder=encoder)),
+        (
+            "cascade: linear, then linear + fine-tuned encoder (`train --fine-tune`)",
+            partial(train_cascade, encoder=encoder, tune=fine_tune_encoder),
+        ),
+    ]
+
+
+def _share(result: dict[str, float] | str) -> str:
+    if isinstance(result, str) or result["to_second_stage"] is None:
+        return "-" if not isinstance(result, str) else result
+    return f"{result['to_second_stage']:.1%}"
 
 
 def table(model_dir: Path, speed_only: bool = False) -> str:
     skipped = "skipped: --speed-only"
-    encoder = SentenceEncoder(default_encoder_dir())
-    with tempfile.TemporaryDirectory() as scratch:
-        encoder_model = _encoder_model(encoder, Path(scratch) / "model")
-        layer = build_layer(Path(scratch) / "layer")
-        columns = []
-        for directory, with_encoder in ((model_dir, None), (encoder_model, encoder)):
-            bank, clinc = (skipped, skipped) if speed_only else (banking77(with_encoder), clinc150(with_encoder))
-            size = artifact_mb(directory) + (artifact_mb(default_encoder_dir()) if with_encoder else 0.0)
-            columns.append({"bank": bank, "clinc": clinc, "size": size, **_speed_rows(directory, layer)})
+    columns = []
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        layer = build_layer(scratch / "layer")
+        for number, (title, train) in enumerate(_variants()):
+            column_dir = scratch / f"column-{number}"
+            column_dir.mkdir()
+            directory = model_dir if train is None else _seed_model(train, column_dir / "seed-model")
+            train = train or train_model
+            bank, clinc = (skipped, skipped) if speed_only else (banking77(train, column_dir, layer), clinc150(train))
+            columns.append(
+                {
+                    "title": title,
+                    "bank": bank,
+                    "clinc": clinc,
+                    "size": model_mb(directory),
+                    **_speed_rows(directory, layer),
+                }
+            )
             columns[-1]["holdout"] = seed_holdout(directory)
     rows = [
         ("banking77 accuracy (train.csv -> test.csv)", ">= 0.93", [_figure(c["bank"], "accuracy") for c in columns]),
+        ("banking77: test messages decided by the cascade's second stage", "-", [_share(c["bank"]) for c in columns]),
+        (
+            "banking77: the model's decision, warm, p50 over test.csv",
+            "-",
+            [_figure(c["bank"], "decision_p50", "{:.3f} ms") for c in columns],
+        ),
+        (
+            "banking77: model artifact (with the encoder's files)",
+            "-",
+            [_figure(c["bank"], "size", "{:.2f} MB") for c in columns],
+        ),
         ("clinc150 in-scope accuracy", ">= 0.94", [_figure(c["clinc"], "in_scope_accuracy") for c in columns]),
         (
             "clinc150 out-of-scope recall at >= 95% in-scope kept (validation)",
@@ -188,6 +280,7 @@ def table(model_dir: Path, speed_only: bool = False) -> str:
             [_figure(c["clinc"], "out_of_scope_recall") for c in columns],
         ),
         ("clinc150 in-scope kept on test", "~0.95", [_figure(c["clinc"], "in_scope_kept") for c in columns]),
+        ("clinc150: test messages decided by the cascade's second stage", "-", [_share(c["clinc"]) for c in columns]),
         (
             "one message, warm, p50: the model's decision (tokens, scores, novelty), what the target's reference "
             "(scikit-learn's pipeline) does",
@@ -201,6 +294,11 @@ def table(model_dir: Path, speed_only: bool = False) -> str:
         ),
         ("the whole triage, every seed message seen once before", "-", [c["warm_seen"] for c in columns]),
         ("cold start: import + load model + first triage, fresh process", "<= 150 ms", [c["cold"] for c in columns]),
+        (
+            "cold start when the first message goes to the cascade's second stage",
+            "-",
+            [c["cold_second_stage"] for c in columns],
+        ),
         ("model artifact (with the encoder's files)", "<= 10 MB", [f"{c['size']:.2f} MB" for c in columns]),
         *(
             (what, target, [column["holdout"][row][2] for column in columns])
@@ -208,8 +306,8 @@ def table(model_dir: Path, speed_only: bool = False) -> str:
         ),
     ]
     lines = [
-        "| what | target | linear (shipped default) | linear + sentence encoder |",
-        "|---|---|---|---|",
+        f"| what | target | {' | '.join(column['title'] for column in columns)} |",
+        "|---|---|" + "---|" * len(columns),
     ]
     lines += [f"| {what} | {target} | {' | '.join(figures)} |" for what, target, figures in rows]
     return "\n".join(lines) + "\n\n" + COLD_START_NOTE

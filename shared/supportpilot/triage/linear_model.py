@@ -648,7 +648,9 @@ class CascadeModel:
 
     def __init__(self, first: LinearModel, directory: Path | None = None, second: LinearModel | None = None):
         cascade = first.meta[CASCADE]
-        self.first, self.below, self.prefix = first, float(cascade["below"]), str(cascade["second_stage"])
+        if cascade.get("second_stage") != SECOND_STAGE_PREFIX:
+            raise ValueError(f"unsupported cascade second stage: {cascade.get('second_stage')!r}")
+        self.first, self.below, self.prefix = first, float(cascade["below"]), SECOND_STAGE_PREFIX
         self.directory, self._second = directory, second
         if second is None:
             if directory is None:
@@ -685,6 +687,11 @@ class CascadeModel:
     @property
     def threshold(self) -> float:
         return self.first.threshold
+
+    @property
+    def second_loaded(self) -> bool:
+        """Whether a message has needed the second stage yet (or it was given)."""
+        return self._second is not None
 
     @property
     def second(self) -> LinearModel:

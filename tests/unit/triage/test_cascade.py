@@ -139,7 +139,7 @@ def test_a_message_the_n_gram_model_is_sure_of_needs_neither_numpy_nor_the_encod
         "seen = []\n"
         "for text in json.loads(sys.argv[1]):\n"
         "    triager.triage(TriageInput(body=text))\n"
-        "    seen.append(['numpy' in sys.modules, triager.model._second is not None])\n"
+        "    seen.append(['numpy' in sys.modules, triager.model.second_loaded])\n"
         "print(json.dumps(seen))\n"
     )
     completed = subprocess.run(

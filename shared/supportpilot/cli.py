@@ -41,6 +41,7 @@ def _progress(command: str) -> Callable[[str], None]:
 def _train(args: argparse.Namespace) -> int:
     from supportpilot.triage.training import (
         TrainingError,
+        fine_tuner,
         installed_encoder,
         read_examples,
         train_cascade,
@@ -56,7 +57,7 @@ def _train(args: argparse.Namespace) -> int:
         }
         progress = _progress("train")
         if args.fine_tune:
-            tune = _fine_tuner()
+            tune = fine_tuner()
             model = train_cascade(
                 examples, encoder=installed_encoder(), tune=tune, refit=args.refit, progress=progress, **options
             )
@@ -72,18 +73,6 @@ def _train(args: argparse.Namespace) -> int:
         summary["cascade"] = model.meta["cascade"]
     print(json.dumps(summary, indent=2))
     return 0
-
-
-def _fine_tuner():
-    """`fine_tuning.fine_tune_encoder`; TrainingError when jax and optax are not installed."""
-    from supportpilot.triage.fine_tuning import fine_tune_encoder, require_fine_tuning
-    from supportpilot.triage.training import TrainingError
-
-    try:
-        require_fine_tuning()
-    except RuntimeError as error:
-        raise TrainingError(f"--fine-tune: {error}") from None
-    return fine_tune_encoder
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -44,7 +44,10 @@ def _retrain(args: argparse.Namespace) -> int:
 
     dynamodb, s3, table, bucket = _connect(args)
     settings = RetrainSettings(
-        min_labels_per_category=args.min_labels, holdout_percent=args.holdout_percent, sentence_encoder=args.encoder
+        min_labels_per_category=args.min_labels,
+        holdout_percent=args.holdout_percent,
+        sentence_encoder=args.encoder,
+        fine_tune=args.fine_tune,
     )
     service = retrain_service(dynamodb, s3, table, bucket, args.retention_days, settings, args.corpus)
     outcome = service.retrain(_operator(args), refresh_holdout=args.refresh_holdout)
@@ -112,6 +115,12 @@ def add_learning_commands(commands) -> None:
         "--encoder",
         action="store_true",
         help="train with the sentence encoder block (as RetrainFunction with EnableSentenceEncoder=true)",
+    )
+    retrain.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="train a cascade with the encoder fine-tuned on the labels (as `supportpilot train --fine-tune`; needs "
+        "jax and optax here, and EnableSentenceEncoder=true where it serves)",
     )
     retrain.set_defaults(run=_retrain)
 

@@ -58,6 +58,10 @@ class RetrainSettings(BaseModel):
     # Train with the sentence encoder block (`supportpilot train --encoder`): the encoder must be installed
     # where this runs and where the classify stage serves (the template's SentenceEncoderLayer).
     sentence_encoder: bool = False
+    # Train a cascade with the encoder fine-tuned on the labels (`supportpilot train --fine-tune`): needs jax and
+    # optax where it runs (`supportpilot retrain --fine-tune` on a machine; RetrainFunction's layers have no room),
+    # and the encoder wherever the classify stage serves it.
+    fine_tune: bool = False
 
 
 def reserved_for_holdout(label_id: str, percent: int) -> bool:
@@ -129,12 +133,14 @@ class RetrainService:
             DEFAULT_HOLDOUT,
             DEFAULT_SEED,
             TrainingError,
+            fine_tuner,
             installed_encoder,
             split_holdout,
         )
 
-        try:  # before the label check and training: a missing encoder fails the run at once
-            encoder = installed_encoder() if self._settings.sentence_encoder else None
+        try:  # before the label check and training: a missing encoder, jax or optax fails the run at once
+            encoder = installed_encoder() if self._settings.sentence_encoder or self._settings.fine_tune else None
+            tune = fine_tuner() if self._settings.fine_tune else None
         except TrainingError as exc:
             return RetrainOutcome(run_id=run_id, status="failed", message=f"training failed: {exc}")
         seed_train, seed_holdout = split_holdout(list(self._seed_examples()), DEFAULT_HOLDOUT, DEFAULT_SEED)
@@ -165,7 +171,7 @@ class RetrainService:
             flagged=flagged,
         )
         try:
-            model = self._train(list(seed_train) + verified, encoder)
+            model = self._train(list(seed_train) + verified, encoder, tune)
         except TrainingError as exc:
             return RetrainOutcome(run_id=run_id, status="failed", message=f"training failed: {exc}", card=card)
         version = self._store_unevaluated(model, card)
@@ -255,9 +261,11 @@ class RetrainService:
         """The manifest's labels that still exist and are verified (erased or flagged ones drop out)."""
         return [_example(clean[label_id]) for _, label_id in manifest.labels if label_id in clean]
 
-    def _train(self, examples: list[Any], encoder: Any) -> Any:
-        from supportpilot.triage.training import train_model
+    def _train(self, examples: list[Any], encoder: Any, tune: Any) -> Any:
+        from supportpilot.triage.training import train_cascade, train_model
 
+        if tune is not None:
+            return train_cascade(examples, name=MODEL_NAME, refit=True, encoder=encoder, tune=tune)
         return train_model(examples, name=MODEL_NAME, refit=True, encoder=encoder)
 
     def _store_unevaluated(self, model: Any, card: ModelCard) -> ModelVersion:

@@ -438,6 +438,17 @@ class Tuner(Protocol):
     ) -> Any: ...
 
 
+def fine_tuner() -> Tuner:
+    """`fine_tuning.fine_tune_encoder`; TrainingError, saying what to install, when jax or optax is missing."""
+    from supportpilot.triage import fine_tuning  # it imports this module
+
+    try:
+        fine_tuning.require_fine_tuning()
+    except RuntimeError as error:
+        raise TrainingError(str(error)) from None
+    return fine_tuning.fine_tune_encoder
+
+
 def train_cascade(
     examples: Sequence[Example],
     *,

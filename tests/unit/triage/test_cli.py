@@ -39,9 +39,20 @@ def _write_jsonl(path, rows):
     return path
 
 
-def _train(data, out):
+def _train(data, out, *options):
     return main(
-        ["train", "--data", str(data), "--text-column", "message", "--label-column", "topic", "--out", str(out)]
+        [
+            "train",
+            "--data",
+            str(data),
+            "--text-column",
+            "message",
+            "--label-column",
+            "topic",
+            "--out",
+            str(out),
+            *options,
+        ]
     )
 
 
@@ -152,20 +163,7 @@ def test_train_with_refit_fits_the_exported_model_on_every_row(tmp_path):
 
     data = _write_csv(tmp_path / "history.csv", _rows())
 
-    exit_code = main(
-        [
-            "train",
-            "--data",
-            str(data),
-            "--text-column",
-            "message",
-            "--label-column",
-            "topic",
-            "--out",
-            str(out),
-            "--refit",
-        ]
-    )
+    exit_code = _train(data, out, "--refit")
 
     training = json.loads((out / "model.json").read_text())["training"]
     assert exit_code == 0
@@ -253,20 +251,7 @@ def test_train_fine_tune_without_jax_says_what_to_install_and_writes_nothing(tmp
     monkeypatch.setattr(fine_tuning, "_missing", ImportError("No module named 'jax'"))
     data = _write_csv(tmp_path / "history.csv", _rows())
 
-    exit_code = main(
-        [
-            "train",
-            "--data",
-            str(data),
-            "--text-column",
-            "message",
-            "--label-column",
-            "topic",
-            "--out",
-            str(tmp_path / "model"),
-            "--fine-tune",
-        ]
-    )
+    exit_code = _train(data, tmp_path / "model", "--fine-tune")
 
     assert exit_code != 0
     assert "pip install 'supportpilot[fine-tune]'" in capsys.readouterr().err

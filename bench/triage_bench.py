@@ -204,15 +204,14 @@ def _speed_rows(model_dir: Path, layer: Path) -> dict[str, str]:
     }
     model = load_model(model_dir)
     if isinstance(model, CascadeModel):
-        hardest = min((example.text for example in read_corpus(ROOT / "corpus")), key=_first_stage_confidence(model))
+        hardest = min(
+            (example.text for example in read_corpus(ROOT / "corpus")),
+            key=lambda text: model.first.decide(text).confidence,
+        )
         code = COLD_CODE.format(model=str(model_dir), subject="", body=hardest) + SECOND_STAGE_USED
         cold, cold_cpu = cold_start_ms(code, layer)
         rows["cold_second_stage"] = f"{cold:.0f} ms, CPU {cold_cpu:.0f} ms"
     return rows
-
-
-def _first_stage_confidence(model: CascadeModel) -> Callable[[str], float]:
-    return lambda text: model.first.decide(text).confidence
 
 
 def _seed_model(train: Train, out: Path) -> Path:

@@ -370,7 +370,7 @@ class LinearModel:
             "intercept": self.intercept,
             "features": {**self.meta.get("features", {}), "blocks": [block.to_json() for block in self.blocks]},
             "weights": {
-                "file": WEIGHTS_FILE,
+                "file": f"{prefix}{WEIGHTS_FILE}",
                 "features": len(self.features),
                 "dtype": "float32",
                 "order": "<",
@@ -679,10 +679,6 @@ class CascadeModel:
     @property
     def meta(self) -> dict[str, Any]:
         return self.first.meta
-
-    @property
-    def labels(self) -> list[str]:
-        return self.first.labels
 
     @property
     def threshold(self) -> float:

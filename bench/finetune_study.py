@@ -2,10 +2,13 @@
 
     python -m bench.finetune_study holdout [--trained all|top] [--epochs N] [--lr LR] [--seed S]
     python -m bench.finetune_study test --trained top --epochs 8 --lr 1e-3 --t joint:0.74,head:0.5,poe:0.76
+    python -m bench.finetune_study seeds --trained top --epochs 8 --lr 1e-3 --seeds 20260,1,2
 
 `holdout` fine-tunes on train_model's 80% of train.csv and scores its 20% holdout, choosing each cascade's t by the
 budget rule of bench/cascade_study.py; `test` fine-tunes on all of train.csv and scores test.csv (run it ONCE per
-configuration chosen on the holdout, with the t's the holdout chose).
+configuration chosen on the holdout, with the t's the holdout chose); `seeds` fine-tunes once per seed on the
+holdout split and scores, beside each seed's joint model, the joint model of the seeds' mean tuned tensors (a "soup":
+one encoder to serve) and the mean of the seeds' joint probabilities (one encoder pass per seed).
 
 It needs jax and optax: the `fine-tune` extra, which requirements/dev.lock pins (`make` installs them).
 
@@ -94,18 +97,21 @@ def cascade_rows(ngram, joint, eval_labels, thresholds) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["holdout", "test"])
+    parser.add_argument("mode", choices=["holdout", "test", "seeds"])
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--head-lr", type=float, default=FineTuning.head_learning_rate)
     parser.add_argument("--dropout", type=float, default=FineTuning.dropout)
     parser.add_argument("--trained", choices=["all", "top"], default="all", help="top: layer 1 and the tanh layer")
-    parser.add_argument("--seed", type=int, default=FineTuning.seed, help="batch order, dropout")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="batch order, dropout")
     parser.add_argument(
         "--t", default="", help="test mode: each cascade's t chosen on the holdout, e.g. joint:0.74,head:0.6"
     )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--seeds", default="", help="seeds mode: the seeds to fine-tune with, e.g. 20260,1,2")
     args = parser.parse_args(argv)
+    if args.mode == "seeds":
+        return seeds_study(args)
     check_forward()
     encoder = installed_encoder()
     graph = EncoderGraph(encoder)
@@ -141,10 +147,10 @@ def main(argv=None) -> int:
         return f"head accuracy {np.mean(predicted == np.asarray(eval_labels)):.4f}"
 
     settings = FineTuning(
-        epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, dropout=args.dropout, seed=args.seed
+        epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, dropout=args.dropout
     )
     trained = TUNED_TENSORS if args.trained == "top" else tuple(frozen)
-    for tuned in training_epochs(graph, fit_rows, fit_labels, settings, trained):
+    for tuned in training_epochs(graph, fit_rows, fit_labels, settings, args.seed, trained):
         say(f"{tuned.summary}, {head_accuracy(tuned)}" if args.mode == "holdout" else tuned.summary)
     tuned_fit, tuned_eval = graph.features(tuned.params, fit_rows), graph.features(tuned.params, eval_rows)
     logits = np.asarray(head_logits(tuned.head, tuned_eval))
@@ -171,6 +177,54 @@ def main(argv=None) -> int:
         elif name in chosen_t:
             results[f"cascade_{name}"] = cascade_rows(ngram, second, eval_labels, [float(chosen_t[name])])[0]
         say(f"{name}: alone {results[name]}, cascade {results.get(f'cascade_{name}')}")
+    print(json.dumps(results))
+    return 0
+
+
+def budget_cascade(ngram, second, eval_labels) -> dict:
+    rows_by_t = cascade_rows(ngram, second, eval_labels, [step / 50 for step in range(51)])
+    return max((row for row in rows_by_t if row["to_encoder"] <= BUDGET), key=lambda row: (row["accuracy"], -row["t"]))
+
+
+def seeds_study(args) -> int:
+    encoder = installed_encoder()
+    graph = EncoderGraph(encoder)
+    rows = token_rows(encoder, [e.text for e in train_rows])
+    counts = train_counts()
+    fit, held = holdout_split()
+    fit_rows, fit_labels = [rows[i] for i in fit], list(LABELS[fit])
+    eval_rows, eval_labels = [rows[i] for i in held], list(LABELS[held])
+    fit_counts, eval_counts = [counts[i] for i in fit], [counts[i] for i in held]
+    ngram = fitted_probabilities(fit_counts, fit_labels, None, eval_counts, None)
+    trained = TUNED_TENSORS if args.trained == "top" else tuple(graph.params())
+    results: dict = {"mode": "seeds", "args": vars(args)}
+
+    def joint(params):
+        fit_block, eval_block = graph.features(params, fit_rows), graph.features(params, eval_rows)
+        return fitted_probabilities(fit_counts, fit_labels, fit_block, eval_counts, eval_block)
+
+    def score(name, second):
+        results[name] = {
+            "alone": cascade_rows(ngram, second, eval_labels, [EVERY_MESSAGE_TO_THE_SECOND_STAGE])[0],
+            "cascade": budget_cascade(ngram, second, eval_labels),
+        }
+        say(f"{name}: {results[name]}")
+
+    tuned_params, joints = [], []
+    for seed in [int(seed) for seed in args.seeds.split(",")]:
+        settings = FineTuning(epochs=args.epochs, learning_rate=args.lr)
+        for epoch in training_epochs(graph, fit_rows, fit_labels, settings, seed, trained):
+            say(f"seed {seed}: {epoch.summary}")
+        tuned_params.append(epoch.params)
+        joints.append(joint(epoch.params))
+        score(f"seed_{seed}", joints[-1])
+        if len(tuned_params) > 1:
+            soup = dict(epoch.params)
+            for name in trained:
+                soup[name] = sum(params[name] for params in tuned_params) / len(tuned_params)
+            score(f"soup_of_{len(tuned_params)}", joint(soup))
+            mean = sum(probabilities for _, probabilities in joints) / len(joints)
+            score(f"ensemble_of_{len(joints)}", (joints[0][0], mean))
     print(json.dumps(results))
     return 0
 

@@ -4,8 +4,9 @@ The encoder's forward pass (`SentenceEncoder._encode_batch`) is written again in
 with the encoder reads (the unit embedding, then the unit mean of layer 0's states), and trained end to end with a
 linear head on that block: softmax cross-entropy, AdamW with 10% warm-up then cosine decay, batches of 32 texts of
 similar lengths, dropout in the FFN. Only layer 1 and the tanh layer learn (`TUNED_TENSORS`); the head is dropped,
-and a model stores the tuned tensors for the numpy encoder to serve (`SentenceEncoder.with_tuned`). The configuration
-is the one bench/finetune_study.py chose (docs/architecture.md, "The sentence encoder block").
+and a model stores the tuned tensors for the numpy encoder to serve (`SentenceEncoder.with_tuned`). Training runs once
+per seed and the tuned tensors are the runs' mean (a "soup"): one encoder to serve, with less of one run's luck in it.
+The configuration is the one bench/finetune_study.py chose (docs/architecture.md, "The sentence encoder block").
 
 jax and optax come with the `fine-tune` extra. This module imports without them, so that `require_fine_tuning()` can
 say what to install; everything else here needs them.
@@ -72,11 +73,13 @@ class FineTuning:
     learning_rate: float = 1e-3
     head_learning_rate: float = 1e-2
     dropout: float = 0.1
-    seed: int = DEFAULT_SEED  # batch order and dropout
+    seeds: tuple[int, ...] = (DEFAULT_SEED, 1, 2)  # one run per seed (batch order and dropout), then their mean
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"fine-tuning needs at least one epoch, not {self.epochs}")
+        if not self.seeds:
+            raise ValueError("fine-tuning needs at least one seed")
 
 
 def require_fine_tuning() -> None:
@@ -95,13 +98,18 @@ def fine_tune_encoder(
     progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """The encoder's `TUNED_TENSORS` fine-tuned to tell `labels` apart from raw message `texts`, as float32 arrays of
-    the encoder's shapes; the same inputs and settings give the same arrays. jax compiles a training step for each
-    padded text width it meets (up to 16, a few seconds each), mostly in the first epoch."""
+    the encoder's shapes: the mean of one run per seed of `settings`; the same inputs and settings give the same
+    arrays. jax compiles a training step for each padded text width it meets (up to 16, a few seconds each), mostly in
+    each run's first epoch."""
     graph = EncoderGraph(encoder)
-    for epoch in training_epochs(graph, token_rows(encoder, texts), labels, settings):
-        if progress:
-            progress(f"fine-tuning the sentence encoder: {epoch.summary}")
-    return {name: np.asarray(epoch.params[name], dtype=np.float32) for name in TUNED_TENSORS}
+    rows = token_rows(encoder, texts)
+    runs = []
+    for number, seed in enumerate(settings.seeds, start=1):
+        for epoch in training_epochs(graph, rows, labels, settings, seed):
+            if progress:
+                progress(f"fine-tuning the sentence encoder, run {number} of {len(settings.seeds)}: {epoch.summary}")
+        runs.append(epoch.params)
+    return {name: sum(np.asarray(run[name], dtype=np.float32) for run in runs) / len(runs) for name in TUNED_TENSORS}
 
 
 def encoder_block(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
@@ -226,10 +234,11 @@ def training_epochs(
     rows: list[list[int]],
     labels: Sequence[str],
     settings: FineTuning,
+    seed: int,
     trained: Collection[str] = TUNED_TENSORS,
 ) -> Iterator[Epoch]:
     """Trains the `trained` tensors of `graph.params()` and a linear head on the block of token `rows` to predict
-    `labels`, and yields after each of `settings.epochs` epochs."""
+    `labels`, with `seed` for batch order and dropout, and yields after each of `settings.epochs` epochs."""
     label_names = sorted(set(labels))
     params = graph.params()
     head = {"kernel": jnp.zeros((BLOCK_WIDTH, len(label_names))), "bias": jnp.zeros(len(label_names))}
@@ -264,8 +273,8 @@ def training_epochs(
 
     index = {name: number for number, name in enumerate(label_names)}
     targets = np.array([index[label] for label in labels], dtype=np.int32)
-    rng = np.random.default_rng(settings.seed)
-    key = jax.random.PRNGKey(settings.seed)
+    rng = np.random.default_rng(seed)
+    key = jax.random.PRNGKey(seed)
     for epoch in range(settings.epochs):
         # Batches of similar lengths (little padding), in a random order.
         order = rng.permutation(len(rows))

@@ -3,6 +3,7 @@ tensors only, towards the labels, the same way every time."""
 
 import importlib
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from supportpilot.triage import fine_tuning
 from supportpilot.triage.fine_tuning import TUNED_TENSORS, FineTuning, encoder_block, fine_tune_encoder
 from supportpilot.triage.linear_model import encoder_text, tokenise
 from supportpilot.triage.sentence_encoder import SentenceEncoder, default_encoder_dir
+from supportpilot.triage.training import DEFAULT_SEED
 
 TEXTS = [
     "!!!",
@@ -66,7 +68,7 @@ LABELLED = {
 }
 LABELLED_TEXTS = [text for texts in LABELLED.values() for text in texts]
 LABELS = [label for label, texts in LABELLED.items() for _ in texts]
-SETTINGS = FineTuning(epochs=2)
+SETTINGS = FineTuning(epochs=2, seeds=(DEFAULT_SEED,))
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +147,23 @@ def test_fine_tuning_twice_gives_the_same_tensors(encoder: SentenceEncoder, tune
     for name in TUNED_TENSORS:
         np.testing.assert_array_equal(again[name], tuned[name], err_msg=name)
     assert len(messages) == SETTINGS.epochs and all("loss" in message for message in messages)
+
+
+def test_fine_tuning_with_several_seeds_gives_the_mean_of_a_run_per_seed(
+    encoder: SentenceEncoder, tuned: dict[str, np.ndarray]
+) -> None:
+    other = fine_tune_encoder(encoder, LABELLED_TEXTS, LABELS, replace(SETTINGS, seeds=(7,)))
+    messages: list[str] = []
+
+    both = fine_tune_encoder(
+        encoder, LABELLED_TEXTS, LABELS, replace(SETTINGS, seeds=(DEFAULT_SEED, 7)), messages.append
+    )
+
+    assert any(not np.array_equal(other[name], tuned[name]) for name in TUNED_TENSORS)  # the seed matters
+    for name in TUNED_TENSORS:
+        assert both[name].dtype == np.float32
+        np.testing.assert_allclose(both[name], (tuned[name] + other[name]) / 2, rtol=0, atol=1e-6, err_msg=name)
+    assert len(messages) == 2 * SETTINGS.epochs and "run 2 of 2" in messages[-1]
 
 
 def test_without_jax_fine_tuning_says_what_to_install(monkeypatch: pytest.MonkeyPatch, encoder) -> None:

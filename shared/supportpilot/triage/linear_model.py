@@ -28,15 +28,16 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 import sys
 import zlib
 from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain, repeat
-from operator import add, itemgetter, lshift, mul
+from operator import add, is_not, itemgetter, lshift, mul
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,11 +74,12 @@ TokenEntry = tuple[tuple[int, ...], int]
 
 # A row's terms (idf * weight per label, then idf^2) as signed fixed-point fields of one Python int, so that a
 # block's sums over hundreds of rows are one C-level `sum` of ints. Exact integer sums of values rounded to
-# 2^-scale: the scale leaves room for MAX_PACKED_SUM rows of the largest term in a field.
+# 2^-scale: the scale leaves room for MAX_PACKED_SUM rows of the largest term in a field. Only a decoded sum must
+# fit; the integers on the way to it (a sum of repeated rows, a difference) may overflow a field.
 FIELD_BITS = 64
 MAX_PACKED_SUM = 2**17
-_FIELD_MASK = (1 << FIELD_BITS) - 1
 _FIELD_HALF = 1 << (FIELD_BITS - 1)
+_is_kept = partial(is_not, None)  # of a feature index's row: None when training did not keep the feature
 
 MAX_PROBABILITY = "max_probability"
 ENERGY = "energy"
@@ -121,6 +123,7 @@ class WordFeatures:
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CURRENCY = r"(?:[\u20ac$\u00a3]|eur\b|euro\b|euros\b|usd\b|gbp\b)"
+_CURRENCY_MARKS = ("\u20ac", "$", "\u00a3", "eur", "usd", "gbp")  # every _CURRENCY match holds one
 _NUMBER = r"\d+(?:[.,]\d+)*(?:,-)?"
 _AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}")
 _ORDER_REF = re.compile(r"#\s?\d+|\b[a-z]{1,5}[-/]?\d{3,}[\w/-]*|\b\d{5,}\b")
@@ -138,7 +141,8 @@ def normalise(text: str) -> str:
         text = _EMAIL.sub(" <email> ", text)
     if _ANY_DIGIT.search(text) is None:  # amounts, order references and numbers all hold a digit
         return text
-    text = _AMOUNT.sub(" <amount> ", text)
+    if any(mark in text for mark in _CURRENCY_MARKS):  # most texts have none: a few substring scans skip the regex
+        text = _AMOUNT.sub(" <amount> ", text)
     text = _ORDER_REF.sub(" <order> ", text)
     return _DIGITS.sub(" <num> ", text)
 
@@ -291,6 +295,11 @@ class LinearModel:
         self._scale = float(2 ** self.packing["scale_bits"])
         self._shifts = [FIELD_BITS * field for field in range(len(self.labels) + 1)]
         self._row_bytes = len(self._shifts) * FIELD_BITS // 8 + 1
+        # Adding _FIELD_HALF to every field makes them all non-negative (no borrows between fields); flipping each
+        # field's top bit again leaves its two's complement, which struct reads in one C call.
+        self._field_bias = sum(_FIELD_HALF << shift for shift in self._shifts)
+        self._sum_bytes = len(self._shifts) * FIELD_BITS // 8
+        self._read_fields = struct.Struct(f"<{len(self._shifts)}q").unpack
         if self.packed_terms is not None and len(self.packed_terms) != len(self.features) * self._row_bytes:
             raise ValueError(f"{TERMS_FILE} holds {len(self.packed_terms)} bytes, expected a row of each feature")
         # Caches filled while serving (the same words come back message after message): per row its packed
@@ -457,14 +466,11 @@ class LinearModel:
         return sum(map(lshift, map(round, map(mul, terms, repeat(self._scale))), self._shifts))
 
     def _unpacked(self, total: int) -> list[float]:
-        """The fields of a sum of packed rows: per label the sum of idf * weight, then the sum of idf^2."""
-        columns: list[float] = []
-        scale = self._scale
-        for _ in self._shifts:
-            field = ((total + _FIELD_HALF) & _FIELD_MASK) - _FIELD_HALF
-            columns.append(field / scale)
-            total = (total - field) >> FIELD_BITS
-        return columns
+        """The fields of a sum of at most MAX_PACKED_SUM packed rows: per label the sum of idf * weight, then the sum
+        of idf^2."""
+        bias = self._field_bias
+        fields = self._read_fields(((total + bias) ^ bias).to_bytes(self._sum_bytes, "little"))
+        return list(map(mul, fields, repeat(1.0 / self._scale)))  # a power of two: exact, as a division is
 
     def _column_sums(self, rows: Sequence[int]) -> list[float]:
         """Per label the sum of idf * weight over `rows` (repeats counted), then the sum of idf^2."""
@@ -474,6 +480,27 @@ class LinearModel:
             chunk = self._unpacked(sum(packed[start : start + MAX_PACKED_SUM]))
             columns = list(map(add, columns, chunk))
         return columns
+
+    def _sublinear_sums(self, counts: Counter[int], linear_total: int) -> list[float]:
+        """Per label the sum of tf * idf * weight over the rows `counts` counts, then the sum of (tf * idf)^2, with
+        sublinear TF (tf = 1 + ln count); `linear_total`: the sum of their packed terms, repeats counted.
+
+        The rows seen once are the linear total less every repeated row times its count: exact integers, decoded
+        once. Each group of rows seen equally often is decoded once more and added with its tf."""
+        repeated = _repeated_by_count(counts)
+        if len(counts) <= MAX_PACKED_SUM:
+            totals = [(count, sum(self._packed(rows))) for count, rows in repeated.items()]
+            sums = self._unpacked(linear_total - sum(count * total for count, total in totals))
+            parts = [(count, self._unpacked(total)) for count, total in totals]
+        else:  # a huge text: more distinct rows than a decoded sum may hold
+            sums = self._column_sums([row for row, count in counts.items() if count == 1])
+            parts = [(count, self._column_sums(rows)) for count, rows in repeated.items()]
+        for count, part in parts:
+            tf = 1.0 + math.log(count)
+            squares = part[-1]
+            sums = list(map(add, sums, map(mul, part, repeat(tf))))
+            sums[-1] += squares * (tf * tf - tf)
+        return sums
 
     def _entries(self, number: int, tokens: list[str]) -> list[TokenEntry]:
         """Cached `TokenEntry` of each token, for a char n-gram block."""
@@ -488,9 +515,8 @@ class LinearModel:
 
     def _token_entry(self, number: int, token: str) -> TokenEntry:
         """Kept rows of a token's char n-grams, and the sum of their packed terms."""
-        block, row_of = self.blocks[number], self._row_of
-        indices = block.indices((token,), number, self._offsets[number])
-        rows = tuple(row for row in map(row_of.get, indices) if row is not None)
+        indices = self.blocks[number].indices((token,), number, self._offsets[number])
+        rows = tuple(filter(_is_kept, map(self._row_of.get, indices)))
         return rows, sum(self._packed(rows))
 
     def _block_scores(
@@ -499,30 +525,20 @@ class LinearModel:
         """The block's part of the scores, and for word blocks what it saw (for explanations).
 
         The sum of packed rows (word n-grams) or of cached per-token sums (char n-grams) gives count * idf *
-        weight per label and count * idf^2; the n-grams seen more than once are then corrected to sublinear TF
-        (1 + ln count) and the norm to the L2 norm. The same numbers as scikit-learn's, many times faster than a
-        dot product over the block's vector. Word n-grams are hashed every time: most are new, a cache would miss."""
+        weight per label and count * idf^2, from which `_sublinear_sums` takes sublinear TF (1 + ln count) and the
+        L2 norm. The same numbers as scikit-learn's, many times faster than a dot product over the block's vector.
+        Word n-grams are hashed every time: most are new, a cache would miss."""
         if block.kind == "word":
             grams = block.grams(tokens)
             found = list(map(self._row_of.get, hashed_indices(grams, number, block, self._offsets[number])))
-            rows = [row for row in found if row is not None]
-            if not rows:  # idf >= 1, so a block with kept rows has a positive norm
-                return [0.0] * len(self.labels), None
-            sums = self._column_sums(rows)
+            rows = list(filter(_is_kept, found))
+            counts, linear_total = Counter(rows), sum(self._packed(rows))
         else:
             entries = self._entries(number, tokens)
-            rows = list(chain.from_iterable(map(_ROWS, entries)))
-            if not rows:
-                return [0.0] * len(self.labels), None
-            sums = self._unpacked(sum(map(_SUM, entries))) if len(rows) <= MAX_PACKED_SUM else self._column_sums(rows)
-        counts = Counter(rows)
-        if len(counts) < len(rows):
-            for count, group in _by_count(counts):
-                linear = 1.0 + math.log(count)
-                change = linear - count  # sublinear TF minus the linear count the sums hold
-                part = self._column_sums(group)
-                part[-1] *= (linear * linear - count) / change
-                sums = [total + change * value for total, value in zip(sums, part, strict=True)]
+            counts, linear_total = Counter(chain.from_iterable(map(_ROWS, entries))), sum(map(_SUM, entries))
+        if not counts:  # idf >= 1, so a block with kept rows has a positive norm
+            return [0.0] * len(self.labels), None
+        sums = self._sublinear_sums(counts, linear_total)
         norm = math.sqrt(sums.pop())
         scores = [total / norm for total in sums]
         return scores, WordFeatures(grams, found, counts, norm) if block.kind == "word" else None
@@ -539,8 +555,8 @@ class LinearModel:
 _ROWS, _SUM = itemgetter(0), itemgetter(1)
 
 
-def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
-    """Rows seen more than once, grouped by how often: most often first, in order of appearance within a group."""
+def _repeated_by_count(counts: Counter[int]) -> dict[int, list[int]]:
+    """Rows seen more than once, grouped by how often."""
     groups: dict[int, list[int]] = {}
     for row, count in counts.items():
         if count > 1:
@@ -548,7 +564,7 @@ def _by_count(counts: Counter[int]) -> list[tuple[int, list[int]]]:
                 groups[count].append(row)
             else:
                 groups[count] = [row]
-    return sorted(groups.items(), reverse=True)
+    return groups
 
 
 # model.json "weights" key: the largest magnitude of a packed term (idf * weight, idf^2), for the packing scale.

@@ -137,14 +137,16 @@ def test_scorer_matches_scikit_learn_with_two_labels(tmp_path):
 
 
 def test_scorer_matches_scikit_learn_on_long_texts_whose_sums_are_split(tmp_path, monkeypatch):
-    """Packed sums are decoded in chunks of MAX_PACKED_SUM rows (huge texts); here a small chunk exercises it, and
-    long texts with words over and over exercise the sublinear TF correction."""
+    """A decoded packed sum holds at most MAX_PACKED_SUM distinct rows; here a small limit makes long texts decode in
+    chunks, texts of a few words said thousands of times overflow a field on the way to a sum that fits, and words
+    over and over exercise the sublinear TF correction."""
     monkeypatch.setattr(linear_model, "MAX_PACKED_SUM", 50)
     train = _generated(200, seed=1)
     short, _ = _generated(40, seed=2)
     long_texts = [" ".join(short[start : start + 12] * 5) for start in range(0, 40, 4)]
+    said_over_and_over = [" ".join(text.split()[:3] * 3000) for text in short[:4]]
 
-    _assert_parity(tmp_path, train, short + long_texts)
+    _assert_parity(tmp_path, train, short + long_texts + said_over_and_over)
 
 
 def _saved_model(tmp_path: Path) -> Path:

@@ -489,7 +489,8 @@ class LinearModel:
         once. Each group of rows seen equally often is decoded once more and added with its tf."""
         repeated = _repeated_by_count(counts)
         if len(counts) <= MAX_PACKED_SUM:
-            totals = [(count, sum(self._packed(rows))) for count, rows in repeated.items()]
+            packed = self._packed_rows.__getitem__  # each row was packed when its block first saw it
+            totals = [(count, sum(map(packed, rows))) for count, rows in repeated.items()]
             sums = self._unpacked(linear_total - sum(count * total for count, total in totals))
             parts = [(count, self._unpacked(total)) for count, total in totals]
         else:  # a huge text: more distinct rows than a decoded sum may hold

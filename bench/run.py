@@ -400,7 +400,8 @@ def triage_section() -> str:
         "code: the linear model, with the sentence encoder block (`supportpilot train --encoder`), and the "
         "cascade with a fine-tuned encoder (`supportpilot train --fine-tune`); for speed, cold start and size the "
         "shipped default model, and the seed corpus trained the other two ways; one OpenBLAS thread; `make bench "
-        "ARGS=--triage-only` measures this section alone).\n\n" + triage_table(DEFAULT_MODEL) + "\n"
+        f"ARGS=--triage-only` measures this section alone; this section measured on {datetime.now(UTC):%Y-%m-%d})."
+        "\n\n" + triage_table(DEFAULT_MODEL) + "\n"
     )
 
 

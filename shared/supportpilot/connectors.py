@@ -10,7 +10,6 @@ import base64
 import http.client
 import ipaddress
 import json
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, TypeVar
@@ -24,15 +23,16 @@ from pydantic.alias_generators import to_camel
 
 from supportpilot.models import Channel, OrderLine, OrderSummary
 from supportpilot.profile import DeliveryStatus, ShopOrder, woocommerce_order_state
+from supportpilot.regex_store import compiled
 
 logger = Logger(child=True)
 
 ORDERS_PER_LOOKUP = 10
 _MAX_RESPONSE_BYTES = 2 * 1024 * 1024
-_HOSTNAME = re.compile(
+_HOSTNAME = compiled(
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
-_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z_]{0,39}")
+_ERROR_CODE = compiled(r"[A-Za-z][A-Za-z_]{0,39}")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -9,7 +9,6 @@ malformed or expired link, or a second vote, records nothing.
 import base64
 import hashlib
 import hmac
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
@@ -18,10 +17,11 @@ from typing import Any, Literal, Protocol
 from supportpilot import desk_metrics
 from supportpilot.models import CsatVote, Ticket, utc_now
 from supportpilot.ports import TicketNotFound
+from supportpilot.regex_store import compiled
 
 MIN_KEY_BYTES = 32
 _PURPOSE = b"supportpilot-csat-v1:"
-_TOKEN = re.compile(r"^(?P<ticket>[0-9A-Za-z]{1,64})\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_-]{43})$")
+_TOKEN = compiled(r"^(?P<ticket>[0-9A-Za-z]{1,64})\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_-]{43})$")
 Language = Literal["nl", "en"]
 
 

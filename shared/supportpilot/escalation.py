@@ -9,7 +9,6 @@ next conditional write and ends.
 """
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from supportpilot.models import EscalationState, Priority, utc_now
+from supportpilot.regex_store import compiled
 
 DEFINITION_FILE = Path(__file__).resolve().parents[2] / "statemachines" / "escalation.asl.json"
-_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+_PLACEHOLDER = compiled(r"\$\{(\w+)\}")
 _ENDS_ITSELF = frozenset({"Choice", "Succeed", "Fail"})
 _RAISED_PRIORITY: dict[str, Priority] = {"P3": "P2", "P2": "P1", "P1": "P1"}
 

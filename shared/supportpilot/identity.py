@@ -5,11 +5,11 @@ ticket and timeline items themselves.
 """
 
 import hashlib
-import re
 
 from supportpilot.models import CustomerIdentity
+from supportpilot.regex_store import compiled
 
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_EMAIL = compiled(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 def normalise_email(address: str) -> str | None:

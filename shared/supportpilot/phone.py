@@ -5,11 +5,11 @@ matches callers): it does not check numbering plans, it only makes the writings 
 National numbers (a leading 0) get the shop's country code.
 """
 
-import re
+from supportpilot.regex_store import compiled
 
 DEFAULT_COUNTRY_CODE = "31"
-_SEPARATORS = re.compile(r"[\s().\-/]")
-_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_SEPARATORS = compiled(r"[\s().\-/]")
+_E164 = compiled(r"^\+[1-9][0-9]{7,14}$")
 
 
 def normalise_phone(raw: str, country_code: str = DEFAULT_COUNTRY_CODE) -> str | None:

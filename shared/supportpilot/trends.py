@@ -15,7 +15,6 @@ condition, keeps an alert from repeating while the spike lasts; it is removed (r
 spike ends.
 """
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -26,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from supportpilot import desk_metrics
 from supportpilot.models import OrderSummary, Ticket, utc_now
 from supportpilot.notify.service import NotificationFailed, TeamChannel, publish_alert
+from supportpilot.regex_store import compiled
 
 COMPLAINT_CATEGORIES = frozenset({"product_defect", "delivery_problem", "return_request"})
 RECENT_ORDER_DAYS = 90
 MAX_EXAMPLES = 5
-_REFERENCE_TOKEN = re.compile(r"#?([0-9A-Za-z][0-9A-Za-z-]{2,})")
+_REFERENCE_TOKEN = compiled(r"#?([0-9A-Za-z][0-9A-Za-z-]{2,})")
 
 
 class Complaint(BaseModel):

@@ -1,6 +1,7 @@
 """SupportPilotLayer as `sam build` makes it (template.yaml: BuildMethod makefile, shared/Makefile): the package
 with its data files and bytecode that Lambda's read-only file system can use as it is."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -57,12 +58,40 @@ def test_functions_import_the_layer_from_its_bytecode_without_compiling(built_la
     layer = shutil.copytree(built_layer, tmp_path / "python")
     source = layer / "supportpilot" / "triage" / "linear_model.py"
     source.write_text(source.read_text() + "\nthis is no longer python\n")
+    assert _run_in(layer, SERVE_THE_DEFAULT_MODEL).split() == [str(source), "supportpilot-default"]
+
+
+IMPORT_SERVED_MODULES = """
+import json, re
+from supportpilot import regex_store
+from supportpilot.triage import interface
+interface.load_triager(interface.DEFAULT_MODEL_DIR)
+import supportpilot.connectors, supportpilot.learning.masking, supportpilot.mail.text, supportpilot.webhooks.social
+stored = regex_store._stored_programs()
+as_usual = {key: re.compile(*key) for key in stored}
+print(json.dumps({
+    "requested": len(regex_store.requested),
+    "not stored": [pattern for pattern, flags in regex_store.requested if (pattern, flags) not in stored],
+    "differ": [key[0] for key, usual in as_usual.items() if regex_store.compiled(*key) != usual],
+}))
+"""
+
+
+def test_the_layer_stores_the_compiled_regular_expressions_of_its_modules(built_layer):
+    served = json.loads(_run_in(built_layer, IMPORT_SERVED_MODULES))
+    assert served["requested"] > 50
+    assert served["not stored"] == []
+    assert served["differ"] == []  # `_sre` compares flags and programs
+
+
+def _run_in(layer: Path, code: str) -> str:
+    """What `code` prints, run as a function would: the layer on the path, no bytecode written."""
     result = subprocess.run(
-        [sys.executable, "-c", SERVE_THE_DEFAULT_MODEL],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env=os.environ | {"PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"},
         cwd=layer,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(source), "supportpilot-default"]
+    return result.stdout

@@ -8,31 +8,33 @@ scores like the original.
 
 import re
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"https?://\S+")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b")
-_PHONE = re.compile(r"(?<![\w#])(?:\+|00)\d{1,3}[\s./-]?(?:\(0\))?(?:\d[\s./-]?){7,11}\d\b|\b0\d(?:[\s./-]?\d){8}\b")
-_ORDER = re.compile(
+from supportpilot.regex_store import compiled
+
+_EMAIL = compiled(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = compiled(r"https?://\S+")
+_IBAN = compiled(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b")
+_PHONE = compiled(r"(?<![\w#])(?:\+|00)\d{1,3}[\s./-]?(?:\(0\))?(?:\d[\s./-]?){7,11}\d\b|\b0\d(?:[\s./-]?\d){8}\b")
+_ORDER = compiled(
     r"(?i)\b(?:order(?:nummer|nr|number|no)?|bestel(?:ling|nummer|nr)?|ordernr|factuur(?:nummer)?|invoice)"
     r"(?:\s*(?:nr|no|number|nummer)\.?)?[\s:.#-]*([A-Z]{0,4}-?\d[\d-]{2,})"
 )
-_HASH_NUMBER = re.compile(r"#\s?[A-Z]{0,4}-?\d{3,}")
-_POSTCODE = re.compile(r"\b\d{4}\s?[A-Z]{2}\b")
-_STREET = re.compile(
+_HASH_NUMBER = compiled(r"#\s?[A-Z]{0,4}-?\d{3,}")
+_POSTCODE = compiled(r"\b\d{4}\s?[A-Z]{2}\b")
+_STREET = compiled(
     r"(?i)\b[A-Z][\w'-]*(?:straat|laan|weg|plein|gracht|kade|singel|dijk|steeg|pad|hof|dreef|lei|street|road|avenue|"
     r"lane|drive)\s+\d+\s?[a-z]?\b|\b\d+\s+[A-Z][a-z]+\s+(?:Street|Road|Avenue|Lane|Drive|St|Rd|Ave)\b"
 )
 _NAME = r"[A-Z][a-z'\u00c0-\u017f-]+|[A-Z]\."
 _NAMES = rf"(?:(?:{_NAME})\s*){{1,3}}(?:(?:van|de|der|den|te|ter|von)\s+)*(?:{_NAME})?"
-_GREETING = re.compile(
+_GREETING = compiled(
     rf"(?m)\b(?P<lead>(?:Hoi|Hallo|Hey|Hi|Hello|Beste|Geachte|Dear|Goedemiddag|Goedemorgen|Dag)"
     rf"(?:\s+(?:heer|mevrouw|meneer|Mr\.?|Mrs\.?|Ms\.?|Mevr\.?|Dhr\.?))?)\s+(?P<name>{_NAMES})(?=\s*[,!\n]|$)"
 )
-_SIGN_OFF = re.compile(
+_SIGN_OFF = compiled(
     rf"(?im)^(?P<lead>.*\b(?:groet(?:en|jes)?|regards|cheers|thanks|bedankt|dank je|mvg|gr\.?|sincerely|"
     rf"vriendelijke groet)[,!.]?)\s*\n+\s*(?P<name>{_NAMES})\s*$"
 )
-_SIGNED_SAME_LINE = re.compile(
+_SIGNED_SAME_LINE = compiled(
     rf"(?im)\b(?P<lead>(?:groet(?:en|jes)?|regards|cheers|mvg|gr\.?),)\s+(?P<name>{_NAMES})\s*$"
 )
 

@@ -39,13 +39,14 @@ from supportpilot.local.stack import (
     use_local_aws,
 )
 from supportpilot.models import Ticket
+from supportpilot.regex_store import compiled
 from supportpilot.webhooks import sign_form, sign_meta, sign_shopify, sign_stripe, sign_woocommerce, sign_x
 
 # The day the samples' dates were written for. The replay moves every date of a webhook sample by the whole days
 # since, so an order delivered "three days ago" stays three days ago, inside its return window, and the demo
 # shows the same decisions whenever it runs.
 SAMPLES_DATED = datetime(2026, 11, 27, tzinfo=UTC)
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+_ISO_DATETIME = compiled(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 _TIMESPEC = {0: "seconds", 4: "milliseconds"}  # by the length of the fraction with its dot; else microseconds
 
 SIGNATURE_HEADERS = {

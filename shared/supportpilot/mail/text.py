@@ -6,6 +6,8 @@ part is worse than leaving a signature in the text, so every rule requires stron
 
 import re
 
+from supportpilot.regex_store import compiled
+
 
 def html_to_text(html: str) -> str:
     """Readable plain text of an HTML mail body: link text kept, hrefs and scripts/styles dropped."""
@@ -37,23 +39,23 @@ def _collapse_blank_lines(text: str) -> str:
 # --- quotes --------------------------------------------------------------------------------------
 
 _ATTRIBUTION_PATTERNS = (
-    re.compile(r"^on\b.{0,250}\bwrote:$", re.IGNORECASE),
-    re.compile(r"^op\b.{0,250}\bschreef\b.{0,120}:$", re.IGNORECASE),
-    re.compile(r"^op\b.{0,250}\bgeschreven:$", re.IGNORECASE),
-    re.compile(r"^.{1,150}\bschreef op\b.{0,120}:$", re.IGNORECASE),
+    compiled(r"^on\b.{0,250}\bwrote:$", re.IGNORECASE),
+    compiled(r"^op\b.{0,250}\bschreef\b.{0,120}:$", re.IGNORECASE),
+    compiled(r"^op\b.{0,250}\bgeschreven:$", re.IGNORECASE),
+    compiled(r"^.{1,150}\bschreef op\b.{0,120}:$", re.IGNORECASE),
 )
-_ATTRIBUTION_EVIDENCE = re.compile(r"\d{1,2}[:.]\d{2}|@")
+_ATTRIBUTION_EVIDENCE = compiled(r"\d{1,2}[:.]\d{2}|@")
 # Ends the attribution of a ">" block, where the wording varies too much to demand more.
-_ATTRIBUTION_END = re.compile(r"\b(wrote|schreef|geschreven)\b.{0,120}:$", re.IGNORECASE)
-_SEPARATOR = re.compile(
+_ATTRIBUTION_END = compiled(r"\b(wrote|schreef|geschreven)\b.{0,120}:$", re.IGNORECASE)
+_SEPARATOR = compiled(
     r"^[\s*_-]*(original message|oorspronkelijk bericht|origineel bericht|forwarded message"
     r"|doorgestuurd bericht|begin forwarded message|begin doorgestuurd bericht)[\s*_:-]*$",
     re.IGNORECASE,
 )
-_RULE_LINE = re.compile(r"^\s*[_-]{10,}\s*$")
-_FROM_FIELD = re.compile(r"^\*?(from|van)\s*:\*?\s*\S", re.IGNORECASE)
-_SENT_FIELD = re.compile(r"^\*?(sent|date|verzonden|datum)\s*:", re.IGNORECASE)
-_SUBJECT_FIELD = re.compile(r"^\*?(subject|onderwerp)\s*:", re.IGNORECASE)
+_RULE_LINE = compiled(r"^\s*[_-]{10,}\s*$")
+_FROM_FIELD = compiled(r"^\*?(from|van)\s*:\*?\s*\S", re.IGNORECASE)
+_SENT_FIELD = compiled(r"^\*?(sent|date|verzonden|datum)\s*:", re.IGNORECASE)
+_SUBJECT_FIELD = compiled(r"^\*?(subject|onderwerp)\s*:", re.IGNORECASE)
 _HEADER_BLOCK_SPAN = 8
 
 
@@ -155,19 +157,19 @@ def _mark_attribution_above(lines: list[str], flags: list[bool], block_start: in
 
 # --- signatures ----------------------------------------------------------------------------------
 
-_SIGN_OFF = re.compile(
+_SIGN_OFF = compiled(
     r"^((met )?(vriendelijke|hartelijke|beste|fijne|lieve) groet(en|jes)?|met groet(en)?|groet(en|jes)?"
     r"|mvg|m\.v\.g\.|vriendelijke groeten|alvast bedankt|bedankt|dank je wel|dank u wel"
     r"|(kind|best|warm|warmest|many) (regards|wishes)|regards|best|cheers|thanks|thank you"
     r"|many thanks|thanks in advance|sincerely|yours sincerely|yours truly)[\s,.!]*$",
     re.IGNORECASE,
 )
-_DEVICE_LINE = re.compile(
+_DEVICE_LINE = compiled(
     r"^(sent from|sent with|sent via|get outlook for|(verzonden|verstuurd) (vanaf|van|met|via)|gesendet von)"
     r"\b.{0,60}$",
     re.IGNORECASE,
 )
-_DISCLAIMER = re.compile(
+_DISCLAIMER = compiled(
     r"^(disclaimer:?$"
     r"|this e-?mail (message )?(and any (files|attachments) )?(transmitted with it )?(is|are) (strictly )?"
     r"(confidential|intended)"
@@ -178,7 +180,7 @@ _DISCLAIMER = re.compile(
     r"|de informatie (verzonden )?(in|met) dit e-?mail)",
     re.IGNORECASE,
 )
-_SIGNATURE_DELIMITER = re.compile(r"^-- ?$")
+_SIGNATURE_DELIMITER = compiled(r"^-- ?$")
 _MAX_SIGNATURE_TAIL_LINES = 6
 _MAX_SIGNATURE_LINE_CHARS = 60
 

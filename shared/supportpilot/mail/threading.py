@@ -5,8 +5,9 @@ from collections.abc import Iterable
 from email.utils import parseaddr
 
 from supportpilot.ids import is_ulid
+from supportpilot.regex_store import compiled
 
-_SUBJECT_TOKEN = re.compile(r"\[#SP-([0-9A-Z]{26})\]", re.IGNORECASE)
+_SUBJECT_TOKEN = compiled(r"\[#SP-([0-9A-Z]{26})\]", re.IGNORECASE)
 
 
 def ticket_token(ticket_id: str) -> str:

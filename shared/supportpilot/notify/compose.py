@@ -9,11 +9,12 @@ from email.utils import format_datetime
 
 from supportpilot.mail.threading import ticket_token
 from supportpilot.models import utc_now
+from supportpilot.regex_store import compiled
 
 LOOP_HEADER = "X-SupportPilot-Loop"
 _MAX_REFERENCES = 20
-_REPLY_PREFIXES = re.compile(r"^(?:\s*(?:re|antw|aw|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE)
-_SUBJECT_TOKEN = re.compile(r"\[#SP-[0-9A-Z]{26}\]", re.IGNORECASE)
+_REPLY_PREFIXES = compiled(r"^(?:\s*(?:re|antw|aw|sv|vs)\s*(?:\[\d+\])?\s*:)+\s*", re.IGNORECASE)
+_SUBJECT_TOKEN = compiled(r"\[#SP-[0-9A-Z]{26}\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ Errors are domain errors; the operator API maps them to HTTP in one place.
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, get_args
@@ -58,13 +57,14 @@ from supportpilot.operator.models import (
     TicketSummary,
 )
 from supportpilot.ports import TicketChanged, TicketNotFound, WorkQueue
+from supportpilot.regex_store import compiled
 from supportpilot.routing import default_policy, validate_policy
 from supportpilot.triage import OUT_OF_SCOPE, TriageInput
 from supportpilot.triage.interface import message_text
 
 logger = logging.getLogger(__name__)
 UNASSIGNED_QUEUE = "unassigned"
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as a header carries it
+IDEMPOTENCY_KEY_PATTERN = compiled(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as a header carries it
 
 
 class NotAuthenticated(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from supportpilot.regex_store import compiled
 from supportpilot.triage.interface import fold_text
 
 
@@ -207,18 +208,18 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
 )
 
 # Matches wherever any cue matches (one pass instead of one per cue for the many calm messages).
-_ANY_TEXT_CUE = re.compile("|".join(pattern for _, _, pattern in _TEXT_CUES))
+_ANY_TEXT_CUE = compiled("|".join(pattern for _, _, pattern in _TEXT_CUES))
 
 
 @cache
 def _cue_patterns() -> tuple[tuple[str, float, re.Pattern[str]], ...]:
     """The cues, compiled on first need: most messages stop at `_ANY_TEXT_CUE`, and compiling the cues at import
     cost every cold start about 2 ms."""
-    return tuple((cue, weight, re.compile(pattern)) for cue, weight, pattern in _TEXT_CUES)
+    return tuple((cue, weight, compiled(pattern)) for cue, weight, pattern in _TEXT_CUES)
 
 
-_EXCLAMATION_RUN = re.compile(r"[!\u00a1][!1?\u00a1]*!")
-_CAPS_WORD = re.compile(r"[^\W\d_]{3,}")
+_EXCLAMATION_RUN = compiled(r"[!\u00a1][!1?\u00a1]*!")
+_CAPS_WORD = compiled(r"[^\W\d_]{3,}")
 _CAPS_MIN_LETTERS = 8
 _CAPS_MIN_SHARE = 0.5
 _CAPS_WEIGHT = 0.3

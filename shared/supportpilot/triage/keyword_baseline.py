@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from supportpilot.models import TriageResult
+from supportpilot.regex_store import compiled
 from supportpilot.triage.frame import Classification, triage_message
 from supportpilot.triage.interface import (
     CATEGORIES,
@@ -389,7 +390,7 @@ assert set(_PATTERNS) == set(CATEGORIES), "every category needs patterns"
 
 # Compiled once at import: (category, weight, pattern).
 _COMPILED: tuple[tuple[str, float, re.Pattern[str]], ...] = tuple(
-    (category, float(weight), re.compile(rf"\b(?:{pattern})\b"))
+    (category, float(weight), compiled(rf"\b(?:{pattern})\b"))
     for category, patterns in _PATTERNS.items()
     for weight, pattern in patterns
 )

@@ -7,9 +7,9 @@ pronouns (he/she, hij/zij, er/sie, il/elle, ...) and words spelled like them in 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
+from supportpilot.regex_store import compiled
 from supportpilot.triage.interface import SUPPORTED_LANGUAGES, UNDETERMINED_LANGUAGE, fold_text
 
 _STOPWORDS: dict[str, str] = {
@@ -56,15 +56,15 @@ for _langs in _WEIGHTS.values():
 
 # Letters that (almost) only one of the languages uses; checked on the unfolded, lower-cased text.
 _CHAR_HINTS = {
-    "tr": re.compile("[\u0131\u015f\u011f]"),  # dotless i, s-cedilla, g-breve
-    "de": re.compile("\u00df"),  # sharp s
-    "es": re.compile("[\u00f1\u00bf\u00a1]"),  # n-tilde, inverted question and exclamation marks
-    "pt": re.compile("[\u00e3\u00f5]"),  # a-tilde, o-tilde
-    "fr": re.compile("\u0153"),  # oe ligature
+    "tr": compiled("[\u0131\u015f\u011f]"),  # dotless i, s-cedilla, g-breve
+    "de": compiled("\u00df"),  # sharp s
+    "es": compiled("[\u00f1\u00bf\u00a1]"),  # n-tilde, inverted question and exclamation marks
+    "pt": compiled("[\u00e3\u00f5]"),  # a-tilde, o-tilde
+    "fr": compiled("\u0153"),  # oe ligature
 }
 _CHAR_HINT_WEIGHT = 2.0
 
-_TOKEN = re.compile(r"[^\W\d_]+")
+_TOKEN = compiled(r"[^\W\d_]+")
 _MAX_CHARS = 5_000  # the opening of a message is plenty to tell its language
 _MIN_SCORE = 1.0
 _FULL_EVIDENCE = 3.0
@@ -98,7 +98,7 @@ def detect_language(text: str) -> tuple[str, float]:
     return best, round(evidence * (0.5 + 0.5 * margin), 3)
 
 
-_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?")
+_LANGUAGE_TAG = compiled(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?")
 
 
 def message_language(given: str | None, text: str) -> str:

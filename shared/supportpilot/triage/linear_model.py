@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import struct
 import sys
 import zlib
@@ -43,6 +42,7 @@ from typing import Any, Protocol
 
 from supportpilot.mail.text import split_reply
 from supportpilot.models import TriageResult
+from supportpilot.regex_store import compiled
 from supportpilot.triage.frame import Classification, triage_message
 from supportpilot.triage.interface import (
     OUT_OF_SCOPE,
@@ -120,16 +120,16 @@ class WordFeatures:
         return [((1.0 + math.log(count)) * idf[row] / norm * weights[row], gram_of[row]) for row, count in positive]
 
 
-_URL = re.compile(r"(?:https?://|www\.)\S+")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = compiled(r"(?:https?://|www\.)\S+")
+_EMAIL = compiled(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CURRENCY = r"(?:[\u20ac$\u00a3]|eur\b|euro\b|euros\b|usd\b|gbp\b)"
 _CURRENCY_MARKS = ("\u20ac", "$", "\u00a3", "eur", "usd", "gbp")  # every _CURRENCY match holds one
 _NUMBER = r"\d+(?:[.,]\d+)*(?:,-)?"
-_AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}")
-_ORDER_REF = re.compile(r"#\s?\d+|\b[a-z]{1,5}[-/]?\d{3,}[\w/-]*|\b\d{5,}\b")
-_ANY_DIGIT = re.compile(r"\d")
-_DIGITS = re.compile(r"\d+(?:[.,:/-]\d+)*")
-_TOKEN = re.compile(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
+_AMOUNT = compiled(rf"{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}")
+_ORDER_REF = compiled(r"#\s?\d+|\b[a-z]{1,5}[-/]?\d{3,}[\w/-]*|\b\d{5,}\b")
+_ANY_DIGIT = compiled(r"\d")
+_DIGITS = compiled(r"\d+(?:[.,:/-]\d+)*")
+_TOKEN = compiled(r"<[a-z]+>|[^\W_]+(?:'[^\W_]+)*")
 
 
 def normalise(text: str) -> str:

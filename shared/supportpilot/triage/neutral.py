@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from supportpilot.regex_store import compiled
+
 NAME = "<name>"
 TITLE = "<title>"
 PRONOUN = "<pronoun>"
@@ -106,8 +108,8 @@ _NAME = rf"(?:{_PARTICLE}[ \t]+)*{_PART}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART}){
 _TITLES_BEFORE_NAME = "meneer|mijnheer|mnr|heer|dhr|mevrouw|mevr|mw|juffrouw|mr|mrs|ms|miss|mx|mister|sir|madam|madame"
 _TITLE = rf"(?i:{_TITLES_BEFORE_NAME})"
 
-_AFTER_TITLE = re.compile(rf"({_word_start(_TITLES_BEFORE_NAME)}\.?[ \t]+){_NAME}")
-_GREETING = re.compile(
+_AFTER_TITLE = compiled(rf"({_word_start(_TITLES_BEFORE_NAME)}\.?[ \t]+){_NAME}")
+_GREETING = compiled(
     rf"(?m)^([ \t]*(?i:beste|lieve|geachte|hallo|hoi|hey|hi|hello|hiya|dear|dag|goedemorgen|goedemiddag|goedenavond"
     rf"|good\s+(?:morning|afternoon|evening))[ \t,]+)({_NAME})(?=[ \t]*(?:[,!:]|$))"
 )
@@ -115,7 +117,7 @@ _SIGN_OFF_WORDS = (
     r"groet|groeten|groetjes|gr|grt|mvg|m\.v\.g|regards|best|cheers|thanks|thank\s+you|thx|bedankt|dank\s+je"
     r"|dank\s+u|dank|advance|alvast|sincerely|greetings|wishes|ciao|doei|xx+"
 )
-_SIGN_OFF = re.compile(
+_SIGN_OFF = compiled(
     rf"({_word_start(_SIGN_OFF_WORDS)}[ \t]*[,.!]*(?:[ \t]*\n){{0,2}}[ \t]*)"
     rf"(?:{_TITLE}\.?[ \t]+)?{_NAME}(?=[ \t]*(?:\n|$))"
 )
@@ -123,12 +125,12 @@ _INTRODUCTION_WORDS = (
     r"my\s+name\s+is|my\s+name['\u2019]s|mijn\s+naam\s+is|ik\s+heet|name:|naam:|this\s+is|dit\s+is|i\s+am"
     r"|i['\u2019]m|ik\s+ben"
 )
-_INTRODUCTION = re.compile(rf"({_word_start(_INTRODUCTION_WORDS)}[ \t]+){_NAME}")
+_INTRODUCTION = compiled(rf"({_word_start(_INTRODUCTION_WORDS)}[ \t]+){_NAME}")
 # A last line that is only a name: the writer signing without a sign-off ("...vandaag?\nAnna de Vries").
-_LAST_LINE = re.compile(rf"(\n[ \t]*){_NAME}[ \t]*\Z")
+_LAST_LINE = compiled(rf"(\n[ \t]*){_NAME}[ \t]*\Z")
 # `\b{_PART}...`, with the `\b` after the capital for speed (see `_word_start`).
-_CAPITALISED_RUN = re.compile(rf"[{_UPPER}](?<!\w.){_AFTER_CAPITAL}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART})+")
-_WORD = re.compile(r"[^\W\d_]+")
+_CAPITALISED_RUN = compiled(rf"[{_UPPER}](?<!\w.){_AFTER_CAPITAL}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_PART})+")
+_WORD = compiled(r"[^\W\d_]+")
 # Addressees that are no person: keep "Dear Customer Service," and "Hi Team," as they are.
 _ADDRESSEES = """team service services customer support officer department protection data privacy billing accounts
     sir sirs madam shop webshop store klantenservice afdeling mensen allemaal there all everyone iedereen

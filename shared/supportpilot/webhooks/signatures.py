@@ -17,10 +17,11 @@ with lower-case names (valid on the wire and the form the verifiers look up).
 import base64
 import hashlib
 import hmac
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from supportpilot.regex_store import compiled
 
 SHOPIFY_HEADER = "X-Shopify-Hmac-Sha256"
 WOOCOMMERCE_HEADER = "X-WC-Webhook-Signature"
@@ -31,9 +32,9 @@ META_HEADER = "X-Hub-Signature-256"
 
 DEFAULT_TOLERANCE_SECONDS = 300
 _MAX_HEADER_LENGTH = 4096
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
-_HEX_SHA256_ANY_CASE = re.compile(r"[0-9a-fA-F]{64}")
+_TIMESTAMP = compiled(r"[0-9]{1,12}")
+_HEX_SHA256 = compiled(r"[0-9a-f]{64}")
+_HEX_SHA256_ANY_CASE = compiled(r"[0-9a-fA-F]{64}")
 
 
 class SignatureError(Exception):

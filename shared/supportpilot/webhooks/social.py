@@ -11,7 +11,6 @@ no exception message here ever names a value, only the field it came from.
 
 import hmac
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import chain
@@ -19,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from supportpilot.regex_store import compiled
 from supportpilot.webhooks.signatures import verify_meta, verify_x, x_crc_response_token
 from supportpilot.webhooks.sources import (
     HandshakeResponse,
@@ -39,8 +39,8 @@ MAX_MESSAGES_PER_REQUEST = 1000
 _MAX_CRC_TOKEN_CHARS = 256
 _MAX_NAME_CHARS = 128
 # Instagram message ids are long base64 strings; WhatsApp ids ("wamid.") may end in "=".
-_META_MESSAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,511}")
-_CHALLENGE = re.compile(r"[0-9]{1,32}")
+_META_MESSAGE_ID = compiled(r"[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,511}")
+_CHALLENGE = compiled(r"[0-9]{1,32}")
 _PLATFORM_NAMES = {"x": "X", "messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp"}
 _META_MESSAGING_OBJECTS = {"page": "messenger", "instagram": "instagram"}
 _WHATSAPP_SKIPPED_TYPES = frozenset({"reaction", "system"})

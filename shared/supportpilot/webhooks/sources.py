@@ -13,7 +13,6 @@ decimal strings, and exception messages name fields, never their values.
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from pydantic import BaseModel, Field
 from supportpilot.envelopes import WebhookEnvelope
 from supportpilot.identity import customer_key, email_customer
 from supportpilot.models import Channel, CustomerIdentity, TimelineEvent
+from supportpilot.regex_store import compiled
 from supportpilot.webhooks.signatures import verify_form, verify_shopify, verify_stripe, verify_woocommerce
 
 MAX_FORM_MESSAGE_CHARS = 20_000
@@ -35,11 +35,11 @@ _MAX_PHONE_CHARS = 40
 _MAX_TEXT_CHARS = 500
 _MAX_LIST_ITEMS = 100
 
-_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,64}/[a-z0-9!#$&^_.+-]{1,64}")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
-_AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
-_CURRENCY = re.compile(r"[A-Za-z]{3}")
-_WOOCOMMERCE_PING = re.compile(rb"webhook_id=([0-9]{1,20})")
+_MEDIA_TYPE = compiled(r"[a-z0-9!#$&^_.+-]{1,64}/[a-z0-9!#$&^_.+-]{1,64}")
+_IDENTIFIER = compiled(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
+_AMOUNT = compiled(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
+_CURRENCY = compiled(r"[A-Za-z]{3}")
+_WOOCOMMERCE_PING = compiled(rb"webhook_id=([0-9]{1,20})")
 
 # Stripe amounts are in minor units; these currencies have none or three decimals (Stripe docs).
 _ZERO_DECIMAL_CURRENCIES = frozenset(

@@ -176,12 +176,16 @@ def scikit_learn_p50_ms(seen_first: int = 50) -> float:
 
 def cold_start_ms(code: str, layer: Path) -> tuple[float, float]:
     """Medians of wall time and CPU time (user + system) of fresh processes running `code` under LAMBDA_PYTHON with
-    the supportpilot package from `layer` (`bench.layer.build_layer`: its own .pyc, none written)."""
+    the supportpilot package from `layer` (`bench.layer.build_layer`: its own .pyc, none written).
+
+    Each process ends with `os._exit`: a Lambda environment lives on after its first event, so the interpreter's
+    teardown (freeing every module and object, ~7% of such a process's instructions) is no part of a cold start."""
     walls, cpus = [], []
     for _ in range(COLD_RUNS):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run([LAMBDA_PYTHON, "-c", code], check=True, cwd=ROOT, env=layer_environment(layer))
+        ended = f"{code}\nimport os; os._exit(0)"
+        subprocess.run([LAMBDA_PYTHON, "-c", ended], check=True, cwd=ROOT, env=layer_environment(layer))
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -218,7 +222,9 @@ COLD_START_NOTE = (
     "pydantic (`TriageInput`, `TriageResult`), `supportpilot.models`, `supportpilot.mail.text` (its "
     "`split_reply` cuts quoted replies), the triage modules' regular expressions, the model files (and, for an "
     "encoder model, numpy and the encoder) and one message; the package as SupportPilotLayer ships it (compiled "
-    "by shared/Makefile), installed packages with their .pyc. It does not include boto3, "
+    "by shared/Makefile, with its regular expressions' compiled programs), installed packages with their .pyc; "
+    "the process ends without the interpreter's teardown (`os._exit`), as a Lambda environment lives on after its "
+    "first event. It does not include boto3, "
     "Powertools or the rest of the classify handler (its adapters, settings and queue messages): see "
     "ClassifyFunction in the cold start table, and its column without boto3. Words the scorer has not seen in "
     "this process cost more than known ones "

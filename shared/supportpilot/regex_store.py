@@ -67,9 +67,11 @@ def program(pattern: str, flags: int) -> tuple[Any, ...]:
     return flags | parsed.state.flags, code, parsed.state.groups - 1, dict(group_index), tuple(index_group)
 
 
-def store_programs(package: str = "supportpilot") -> int:
-    """Import every module of `package` and write the programs of the patterns they asked for; how many."""
+def store_programs(package: str = "supportpilot") -> tuple[int, dict[str, str]]:
+    """Import every module of `package` and write the programs of the patterns they asked for: how many, and the
+    modules not imported, each with the package it lacked."""
     root = importlib.import_module(package)
+    skipped: dict[str, str] = {}
     for module in pkgutil.walk_packages(root.__path__, f"{package}."):
         try:
             importlib.import_module(module.name)
@@ -78,12 +80,18 @@ def store_programs(package: str = "supportpilot") -> int:
             # functions' runtime lacks here: its patterns compile at import, as without this file.
             if (error.name or "").partition(".")[0] == package:
                 raise
+            skipped[module.name] = str(error.name)
     programs = {key: program(*key) for key in requested}
     PROGRAMS_FILE.write_bytes(marshal.dumps((_FORMAT, programs)))
-    return len(programs)
+    return len(programs), skipped
 
 
 if __name__ == "__main__":  # `python -m`: the modules record their patterns in the imported module, not in __main__
     from supportpilot import regex_store
 
-    print(f"regex_store: {regex_store.store_programs()} programs in {regex_store.PROGRAMS_FILE}")
+    stored, skipped = regex_store.store_programs()
+    lacking = sorted(set(skipped.values()))
+    print(
+        f"regex_store: {stored} programs in {regex_store.PROGRAMS_FILE}; {len(skipped)} modules not imported"
+        + (f" (this Python lacks {', '.join(lacking)})" if lacking else "")
+    )

@@ -75,3 +75,26 @@ def test_without_a_file_every_pattern_compiles_as_usual(store):
     assert not regex_store.PROGRAMS_FILE.exists()
     for pattern, flags in PATTERNS:
         assert regex_store.compiled(pattern, flags) == re.compile(pattern, flags)
+
+
+def test_the_build_stores_what_the_modules_ask_for_and_names_what_it_could_not_import(store, tmp_path, monkeypatch):
+    package = tmp_path / "fakedesk"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "greetings.py").write_text(
+        "from supportpilot.regex_store import compiled\nGREETING = compiled(r'(?i)\\b(?:beste|dear)\\b')\n"
+    )
+    (package / "training.py").write_text("import sklearn_not_installed_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(regex_store, "requested", {})
+
+    stored, skipped = regex_store.store_programs("fakedesk")
+
+    assert (stored, skipped) == (1, {"fakedesk.training": "sklearn_not_installed_here"})
+    regex_store._stored_programs.cache_clear()
+    assert regex_store.compiled(r"(?i)\b(?:beste|dear)\b") == re.compile(r"(?i)\b(?:beste|dear)\b")
+    assert list(regex_store._stored_programs()) == [(r"(?i)\b(?:beste|dear)\b", 0)]
+
+    (package / "broken.py").write_text("import fakedesk.missing_module\n")
+    with pytest.raises(ModuleNotFoundError, match=r"fakedesk\.missing_module"):
+        regex_store.store_programs("fakedesk")

@@ -303,10 +303,7 @@ def _report(args: argparse.Namespace) -> int:
         period = Period.of_days(args.from_day, args.to_day)
     except PeriodInvalid as error:
         return _fail("report", error)
-    if args.endpoint_url:
-        from supportpilot.local.stack import use_local_aws
-
-        use_local_aws(args.endpoint_url)
+    _use_endpoint(args)
     import boto3
 
     from supportpilot.adapters.insights_store import DynamoInsightsStore
@@ -323,6 +320,20 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_endpoint(args: argparse.Namespace) -> None:
+    if args.endpoint_url:
+        from supportpilot.local.stack import use_local_aws
+
+        use_local_aws(args.endpoint_url)
+
+
+def _add_table_arguments(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="CloudFormation stack whose DeskTable to use (e.g. supportpilot-local)")
+    where.add_argument("--table", help="DynamoDB table name")
+    command.add_argument("--endpoint-url", help="local AWS (moto) URL printed by `supportpilot demo`")
+
+
 def _add_report_command(commands) -> None:
     report = commands.add_parser(
         "report", help="write report.html and summary.json with the desk's figures for a period from stored tickets"
@@ -330,11 +341,36 @@ def _add_report_command(commands) -> None:
     report.add_argument("--from", dest="from_day", type=_day, required=True, help="first day, YYYY-MM-DD (UTC)")
     report.add_argument("--to", dest="to_day", type=_day, required=True, help="last day, YYYY-MM-DD (included)")
     report.add_argument("--out", type=Path, required=True, help="directory for report.html and summary.json")
-    where = report.add_mutually_exclusive_group(required=True)
-    where.add_argument("--stack", help="CloudFormation stack whose DeskTable to read (e.g. supportpilot-local)")
-    where.add_argument("--table", help="DynamoDB table name to read")
-    report.add_argument("--endpoint-url", help="local AWS (moto) URL printed by `supportpilot demo`")
+    _add_table_arguments(report)
     report.set_defaults(run=_report)
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from supportpilot.ports import StoreUnavailable
+
+    _use_endpoint(args)
+    import boto3
+
+    from supportpilot.adapters.dynamodb import DynamoTicketStore
+
+    try:
+        store = DynamoTicketStore(boto3.client("dynamodb"), _desk_table(args), retention_days=730)
+        indexed = store.index_open_tickets()
+    except (BotoCoreError, ClientError, StoreUnavailable, RuntimeError) as error:
+        return _fail("reindex", error)
+    print(json.dumps({"indexed": indexed}))
+    return 0
+
+
+def _add_reindex_command(commands) -> None:
+    reindex = commands.add_parser(
+        "reindex",
+        help="put open tickets written before the operator queue's open-by-due index into it (once, after upgrading)",
+    )
+    _add_table_arguments(reindex)
+    reindex.set_defaults(run=_reindex)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     _add_triage_commands(commands)
     _add_report_command(commands)
+    _add_reindex_command(commands)
     _add_import_command(commands)
     add_learning_commands(commands)
     return parser

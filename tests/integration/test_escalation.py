@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from supportpilot.adapters.dynamodb import DynamoTicketStore, deserialise, ticket_key
+from supportpilot.adapters.dynamodb import DynamoTicketStore, claimed_key, deserialise, ticket_key
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
 from supportpilot.adapters.stepfunctions import ExecutionStatus, StepFunctionsEscalationWorkflow
 from supportpilot.escalation import (
@@ -194,6 +194,7 @@ def test_a_claim_before_the_sla_ends_the_escalation_with_the_operator_as_owner(d
     }
     escalation = desk.tickets.get_ticket(ticket_id).escalation
     assert (escalation.state, escalation.claimed_by, escalation.tier) == ("claimed", "op-7", 0)
+    assert desk.item(ticket_id)["gsi4sk"] == claimed_key(escalation.claimed_at), "listed after unclaimed tickets"
     assert escalation.execution_arn == started.execution_arn
     assert "escalation_task_token" not in desk.item(ticket_id)
     (notice,) = desk.published(desk.team_inbox, ticket_id)
@@ -219,6 +220,7 @@ def test_without_a_claim_it_escalates_a_tier_with_raised_priority_then_records_a
 
     assert (item["escalation"]["tier"], item["priority"]) == (1, "P2")
     assert "breached_at" in item["escalation"]
+    assert item["gsi4sk"] == f"0#{item['escalation']['sla_due_at']}", "the operator queue sees the last tier's due"
     notices = desk.published(desk.team_inbox, ticket_id)
     assert [(n["tier"], n["priority"]) for n in notices] == [(0, "P3"), (1, "P2")]
     (alarm,) = desk.published(desk.alarm_inbox, ticket_id)

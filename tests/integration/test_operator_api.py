@@ -8,16 +8,21 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from moto.cognitoidp.models import cognitoidp_backends
 from openapi_spec_validator import validate
 
+from supportpilot.adapters.dynamodb import ticket_key
+from supportpilot.cli import main
+from supportpilot.ids import new_ulid
 from supportpilot.local.cognito import CognitoAuthorizer
 from supportpilot.local.event_sources import LocalApi, proxy_event
 from supportpilot.local.stack import ACCOUNT_ID, REGION, FakeLambdaContext, import_handler
-from supportpilot.models import Ticket
+from supportpilot.models import Channel, CustomerIdentity, EscalationState, Ticket, TicketStatus
+from supportpilot.ports import DeliveryRecord
 from tests.integration.test_decision_chain import mail_ticket, post_shopify_order
 
 AGENT, SUPERVISOR, ADMIN = "agent@example.com", "supervisor@example.com", "admin@example.com"
@@ -92,6 +97,89 @@ def test_the_queue_is_paged_with_an_opaque_cursor(desk, tokens):
     assert not {t["id"] for t in first["tickets"]} & {t["id"] for t in second["tickets"]}
     bad = desk.call_operator_api("GET", "/api/tickets?queue=general&cursor=bm90LWEtY3Vyc29y", tokens[AGENT])
     assert bad["status"] == 422 and bad["body"]["field"] == "cursor"
+
+
+def open_ticket(
+    desk,
+    queue: str,
+    due: datetime | None = None,
+    status: TicketStatus = TicketStatus.WAITING_ON_HUMAN,
+    claimed_at: datetime | None = None,
+):
+    """A ticket written as the ingest stage writes one, with an escalation due at `due` when given (claimed at
+    `claimed_at` when given)."""
+    now = datetime.now(UTC)
+    escalation = None
+    if due is not None:
+        state = "waiting" if claimed_at is None else "claimed"
+        escalation = EscalationState(state=state, sla_due_at=due, claimed_at=claimed_at)
+    ticket = Ticket(
+        id=new_ulid(),
+        channel=Channel.EMAIL,
+        customer=CustomerIdentity(id=f"c-{uuid.uuid4().hex}", kind="email", value="klant@example.nl"),
+        subject="Waar blijft mijn pakket?",
+        status=status,
+        created_at=now,
+        updated_at=now,
+        queue=queue,
+        priority="P2",
+        escalation=escalation,
+    )
+    desk.store.record_delivery(DeliveryRecord(dedupe_key=f"test-{ticket.id}", ticket=ticket, is_new_ticket=True))
+    return ticket
+
+
+def queue_ids(desk, token: str, query: str) -> tuple[list[str], str | None]:
+    page = desk.call_operator_api("GET", f"/api/tickets?{query}", token)["body"]
+    return [t["id"] for t in page["tickets"]], page["next_cursor"]
+
+
+def test_the_queue_lists_the_open_tickets_of_every_queue_the_earliest_due_first(desk, tokens):
+    """Due times long past: earlier than any other ticket's in the module, so these lead the queue."""
+    agent = tokens[AGENT]
+    long_ago = datetime(2001, 1, 1, tzinfo=UTC)
+    for _ in range(3):
+        open_ticket(desk, "general")  # no SLA: after every ticket with one
+    claimed = open_ticket(desk, "billing", long_ago, claimed_at=long_ago)  # someone works on it: after the others
+    third = open_ticket(desk, "returns", long_ago + timedelta(seconds=3))
+    first = open_ticket(desk, "billing", long_ago + timedelta(seconds=1))
+    closed = open_ticket(desk, "billing", long_ago, status=TicketStatus.CLOSED)
+    second = open_ticket(desk, "privacy", long_ago + timedelta(seconds=2))
+
+    page, cursor = queue_ids(desk, agent, "limit=2")
+    assert page == [first.id, second.id]
+    assert queue_ids(desk, agent, f"limit=1&cursor={cursor}")[0] == [third.id]
+    assert queue_ids(desk, agent, "queue=returns&limit=1")[0] == [third.id]
+    assert queue_ids(desk, agent, "queue=billing&status=waiting_on_human&limit=1")[0] == [first.id]
+    assert closed.id in queue_ids(desk, agent, "status=closed&limit=100")[0]
+    every = queue_ids(desk, agent, "limit=100")[0]
+    assert every.index(third.id) < every.index(claimed.id)
+
+    assert desk.call_operator_api("POST", f"/api/tickets/{first.id}/close", agent)["status"] == 200
+    assert queue_ids(desk, agent, "limit=2")[0] == [second.id, third.id]
+    assert desk.call_operator_api("POST", f"/api/tickets/{first.id}/reopen", agent)["status"] == 200
+    reopened, _ = queue_ids(desk, agent, "limit=100")
+    assert reopened[:2] == [second.id, third.id] and first.id in reopened, "its escalation ended: no due time"
+
+
+def test_supportpilot_reindex_puts_open_tickets_from_before_the_due_index_in_the_queue(desk, tokens, capsys):
+    agent = tokens[AGENT]
+    table = desk.stack.physical_id("DeskTable")
+    older = open_ticket(desk, "returns", datetime(2000, 1, 1, tzinfo=UTC))
+    closed = open_ticket(desk, "returns", datetime(2000, 1, 1, tzinfo=UTC), status=TicketStatus.CLOSED)
+    boto3.client("dynamodb").update_item(
+        TableName=table, Key=ticket_key(older.id), UpdateExpression="REMOVE gsi4pk, gsi4sk"
+    )  # as a stack deployed before the index wrote it
+    assert older.id not in queue_ids(desk, agent, "limit=100")[0]
+
+    assert main(["reindex", "--table", table]) == 0
+
+    assert json.loads(capsys.readouterr().out) == {"indexed": 1}
+    assert queue_ids(desk, agent, "limit=1")[0] == [older.id]
+    assert main(["reindex", "--table", table]) == 0
+    assert json.loads(capsys.readouterr().out) == {"indexed": 0}
+    assert closed.id not in queue_ids(desk, agent, "limit=100")[0]
+    assert desk.call_operator_api("POST", f"/api/tickets/{older.id}/close", agent)["status"] == 200
 
 
 def test_an_unknown_ticket_is_404(desk, tokens):

@@ -10,8 +10,10 @@
 | delivery marker  | DELIVERY#<sha256(key)> | #DELIVERY                   |                            |
 | quarantined mail | QUARANTINE#<ses id>    | #QUARANTINE                 |                            |
 
-Open tickets also carry gsi2pk = QUEUE#<queue> and gsi2sk = <status>#<id> (index open-by-queue);
-the keys exist only while a ticket is open, so the index holds open tickets only.
+Open tickets also carry gsi2pk = QUEUE#<queue> and gsi2sk = <status>#<id> (index open-by-queue), and
+gsi4pk = OPEN and gsi4sk = `due_key` (index open-by-due: the operator queue, the earliest SLA due time
+first; the escalation workflow rewrites gsi4sk with each tier, a claim with its time); the keys exist
+only while a ticket is open, so both indexes hold open tickets only.
 Every item carries `expires_at` (epoch seconds) for the table's TTL, set by the `RetentionPolicy`
 of its kind (tickets, messages and thread references share the `tickets` retention).
 """
@@ -23,6 +25,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from pydantic_core import to_jsonable_python
 
 from supportpilot.ids import new_ulid
 from supportpilot.models import (
@@ -101,6 +104,61 @@ def _delivery_key(dedupe_key: str) -> dict[str, str]:
     return {"pk": f"DELIVERY#{key_hash(dedupe_key)}", "sk": "#DELIVERY"}
 
 
+OPEN_TICKETS = "OPEN"  # gsi4pk of every open ticket
+# gsi4sk prefixes, in the queue's order: escalations waiting or breached (by due time), claimed (by claim time),
+# then tickets without a running SLA.
+UNCLAIMED, CLAIMED, NO_SLA = "0#", "1#", "2"
+
+
+def _key_time(value: datetime) -> str:
+    """A time as pydantic writes it in JSON: the form of the due times in the workflow's execution input."""
+    return to_jsonable_python(value)
+
+
+def claimed_key(at: datetime) -> str:
+    return f"{CLAIMED}{_key_time(at)}"
+
+
+def due_key(ticket: Ticket) -> str:
+    """gsi4sk of an open ticket (index open-by-due): `0#<SLA due time>` while its escalation waits or has breached
+    (the workflow writes the same with each tier), `1#<claim time>` once claimed, `2` without a running SLA."""
+    escalation = ticket.escalation
+    if escalation is None or escalation.state == "closed" or escalation.sla_due_at is None:
+        return NO_SLA
+    if escalation.state == "claimed" and escalation.claimed_at is not None:
+        return claimed_key(escalation.claimed_at)
+    return f"{UNCLAIMED}{_key_time(escalation.sla_due_at)}"
+
+
+def open_index_keys(ticket: Ticket) -> dict[str, str]:
+    """The keys that put an open ticket in the indexes open-by-queue and open-by-due; none for another."""
+    if ticket.status not in OPEN_STATUSES:
+        return {}
+    return {
+        "gsi2pk": f"QUEUE#{ticket.queue}",
+        "gsi2sk": f"{ticket.status}#{ticket.id}",
+        "gsi4pk": OPEN_TICKETS,
+        "gsi4sk": due_key(ticket),
+    }
+
+
+def open_index_update(ticket: Ticket) -> tuple[list[str], dict[str, str], list[str]]:
+    """SET assignments, their values and REMOVE names that put `ticket` in the open-ticket indexes or take it out.
+    The due key is only set when missing: the escalation workflow may have written a later tier's since `ticket`
+    was read."""
+    keys = open_index_keys(ticket)
+    if not keys:
+        return [], {}, ["gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"]
+    assignments = [
+        f"{name} = if_not_exists({name}, :{name})" if name == "gsi4sk" else f"{name} = :{name}" for name in keys
+    ]
+    return assignments, {f":{name}": value for name, value in keys.items()}, []
+
+
+def update_expression(assignments: list[str], removals: list[str]) -> str:
+    return "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+
+
 def ticket_key(ticket_id: str) -> dict[str, Any]:
     return serialise({"pk": f"TICKET#{ticket_id}", "sk": "#TICKET"})
 
@@ -126,10 +184,7 @@ class DynamoTicketStore:
             "expires_at": self._expires_at(ticket.created_at),
             **ticket.model_dump(mode="json"),
         }
-        if ticket.status in OPEN_STATUSES:
-            item["gsi2pk"] = f"QUEUE#{ticket.queue}"
-            item["gsi2sk"] = f"{ticket.status}#{ticket.id}"
-        return item
+        return item | open_index_keys(ticket)
 
     def _message_item(self, message: Message) -> dict[str, Any]:
         return {
@@ -240,17 +295,16 @@ class DynamoTicketStore:
             raise StoreUnavailable("the ticket changed while the delivery was recorded") from exc
 
     def _ticket_status_update(self, ticket: Ticket) -> dict[str, Any]:
-        open_now = ticket.status in OPEN_STATUSES
-        expression = "SET #status = :status, updated_at = :updated"
-        values: dict[str, Any] = {":status": ticket.status.value, ":updated": ticket.updated_at.isoformat()}
-        if open_now:
-            expression += ", gsi2pk = :gsi2pk, gsi2sk = :gsi2sk"
-            values |= {":gsi2pk": f"QUEUE#{ticket.queue}", ":gsi2sk": f"{ticket.status}#{ticket.id}"}
-        else:
-            expression += " REMOVE gsi2pk, gsi2sk"
+        index_assignments, index_values, removals = open_index_update(ticket)
+        assignments = ["#status = :status", "updated_at = :updated", *index_assignments]
+        values: dict[str, Any] = {
+            ":status": ticket.status.value,
+            ":updated": ticket.updated_at.isoformat(),
+            **index_values,
+        }
         return {
             "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
-            "UpdateExpression": expression,
+            "UpdateExpression": update_expression(assignments, removals),
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": values,
             "ConditionExpression": "attribute_exists(pk)",
@@ -334,16 +388,13 @@ class DynamoTicketStore:
                 assignments.append(f"#f{i} = :v{i}")
                 values[f":v{i}"] = data[field]
         if "status" in fields or "queue" in fields:
-            if ticket.status in OPEN_STATUSES:
-                assignments += ["gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]
-                values |= {":gsi2pk": f"QUEUE#{ticket.queue}", ":gsi2sk": f"{ticket.status}#{ticket.id}"}
-            else:
-                removals += ["gsi2pk", "gsi2sk"]
+            index_assignments, index_values, index_removals = open_index_update(ticket)
+            assignments += index_assignments
+            values |= index_values
+            removals += index_removals
         return {
             "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
-            "UpdateExpression": "SET "
-            + ", ".join(assignments)
-            + (" REMOVE " + ", ".join(removals) if removals else ""),
+            "UpdateExpression": update_expression(assignments, removals),
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -432,6 +483,35 @@ class DynamoTicketStore:
         for page in pages:
             tickets.extend(Ticket.model_validate(deserialise(i)) for i in page["Items"])
         return sorted(tickets, key=lambda t: t.id)
+
+    def index_open_tickets(self) -> int:
+        """Put the open tickets written before the open-by-due index existed into it (`supportpilot reindex`); how
+        many. A ticket another writer moves meanwhile keeps what that writer set."""
+        open_statuses = {f":open{i}": status.value for i, status in enumerate(sorted(OPEN_STATUSES))}
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression=f"sk = :sk AND attribute_not_exists(gsi4pk) AND #status IN ({', '.join(open_statuses)})",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialise({":sk": "#TICKET", **open_statuses}),
+        )
+        indexed = 0
+        for page in pages:
+            for item in page["Items"]:
+                ticket = Ticket.model_validate(deserialise(item))
+                assignments, values, _ = open_index_update(ticket)
+                update = {
+                    "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
+                    "UpdateExpression": update_expression(assignments, []),
+                    "ConditionExpression": "#status = :expected",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {**values, ":expected": ticket.status.value},
+                }
+                try:
+                    self._transact([{"Update": update}])
+                except ConditionFailed:
+                    continue
+                indexed += 1
+        return indexed
 
     def quarantined(self, ses_message_id: str) -> QuarantinedMail | None:
         item = self._get({"pk": f"QUARANTINE#{ses_message_id}", "sk": "#QUARANTINE"})

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from supportpilot.adapters.dynamodb import deserialise, serialise, ticket_key, translate_error
+from supportpilot.adapters.dynamodb import claimed_key, deserialise, serialise, ticket_key, translate_error
 from supportpilot.escalation import EscalationConflict, EscalationNotFound, Settlement
 from supportpilot.models import EscalationState
 
@@ -52,9 +52,9 @@ class DynamoEscalationStore:
             ":waiting": "waiting",
             ":breached": "breached",
         }
-        if claimed_by is not None:
-            assignments += ", escalation.claimed_by = :operator, escalation.claimed_at = :now"
-            values[":operator"] = claimed_by
+        if claimed_by is not None:  # the operator queue (index open-by-due) lists claimed tickets after the others
+            assignments += ", escalation.claimed_by = :operator, escalation.claimed_at = :now, gsi4sk = :claimed"
+            values |= {":operator": claimed_by, ":claimed": claimed_key(at)}
         try:
             response = self._client.update_item(
                 TableName=self._table,

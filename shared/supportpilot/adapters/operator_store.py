@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from supportpilot.adapters.dynamodb import ConditionFailed, DynamoTicketStore, deserialise, serialise
+from supportpilot.adapters.dynamodb import OPEN_TICKETS, ConditionFailed, DynamoTicketStore, deserialise, serialise
 from supportpilot.adapters.label_store import label_item
 from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.models import OPEN_STATUSES, AuditEntry, Message, Ticket
@@ -23,7 +23,7 @@ from supportpilot.operator.service import InvalidRequest
 from supportpilot.ports import TicketChanged, TicketNotFound
 from supportpilot.routing import PolicyOverrideUnavailable
 
-OPEN_BY_QUEUE_KEYS = frozenset({"pk", "sk", "gsi2pk", "gsi2sk"})
+OPEN_BY_DUE_KEYS = frozenset({"pk", "sk", "gsi4pk", "gsi4sk"})
 TABLE_KEYS = frozenset({"pk", "sk"})
 # Requests per page: a filter that matches few items must not read the whole table in one call.
 MAX_REQUESTS_PER_PAGE = 10
@@ -144,28 +144,21 @@ class DynamoOperatorStore(DynamoTicketStore):
         return True
 
     def list_tickets(self, criteria: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
-        """Open tickets of a queue come from the `open-by-queue` index. Any other listing (all queues,
-        resolved or closed tickets) is a scan of the table, bounded per page: fine for a shop's desk
-        today; a status index replaces it when tables grow large."""
+        """Open tickets come from the `open-by-due` index, the earliest SLA due time first (tickets without one
+        last), so the first page holds the most urgent whatever the table's size. Resolved or closed tickets are a
+        scan of the table, bounded per page: fine for a shop's desk today; a status index replaces it when tables
+        grow large."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         filters = _ticket_filters(criteria, names, values)
-        if criteria.queue is not None and (criteria.status is None or criteria.status in OPEN_STATUSES):
-            operation, key_names = "query", OPEN_BY_QUEUE_KEYS
-            request: dict[str, Any] = {"IndexName": "open-by-queue", "KeyConditionExpression": "gsi2pk = :queue"}
-            values[":queue"] = f"QUEUE#{criteria.queue}"
-            if criteria.status is not None:
-                request["KeyConditionExpression"] += " AND begins_with(gsi2sk, :status)"
-                values[":status"] = f"{criteria.status}#"
+        if criteria.status is None or criteria.status in OPEN_STATUSES:
+            operation, key_names = "query", OPEN_BY_DUE_KEYS
+            request: dict[str, Any] = {"IndexName": "open-by-due", "KeyConditionExpression": "gsi4pk = :open"}
+            values[":open"] = OPEN_TICKETS
         else:
             operation, key_names, request = "scan", TABLE_KEYS, {}
             filters.append("sk = :ticket_sk")
             values[":ticket_sk"] = "#TICKET"
-            filters.append(_status_filter(criteria, names, values))
-            if criteria.queue is not None:
-                names["#queue"] = "queue"
-                values[":queue"] = criteria.queue
-                filters.append("#queue = :queue")
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
         if names:
@@ -190,14 +183,12 @@ class DynamoOperatorStore(DynamoTicketStore):
 
 def _ticket_filters(criteria: TicketFilter, names: dict[str, str], values: dict[str, Any]) -> list[str]:
     filters = []
-    if criteria.priority is not None:
-        names["#priority"] = "priority"
-        values[":priority"] = criteria.priority
-        filters.append("#priority = :priority")
-    if criteria.language is not None:
-        names["#language"] = "language"
-        values[":language"] = criteria.language
-        filters.append("#language = :language")
+    for field in ("queue", "status", "priority", "language"):
+        value = getattr(criteria, field)
+        if value is not None:
+            names[f"#{field}"] = field
+            values[f":{field}"] = str(value)
+            filters.append(f"#{field} = :{field}")
     if criteria.sla_state is not None:
         names["#esc_state"] = "state"
         if criteria.sla_state == "ok":
@@ -207,17 +198,6 @@ def _ticket_filters(criteria: TicketFilter, names: dict[str, str], values: dict[
             values[":sla"] = criteria.sla_state
             filters.append("escalation.#esc_state = :sla")
     return filters
-
-
-def _status_filter(criteria: TicketFilter, names: dict[str, str], values: dict[str, Any]) -> str:
-    """No status asked: the open tickets, as the index would give them."""
-    names["#status"] = "status"
-    statuses = [criteria.status] if criteria.status is not None else sorted(OPEN_STATUSES)
-    placeholders = []
-    for i, status in enumerate(statuses):
-        values[f":st{i}"] = status.value
-        placeholders.append(f":st{i}")
-    return f"#status IN ({', '.join(placeholders)})"
 
 
 class SsmRoutingPolicyParameter(SsmPolicyOverrides):

@@ -104,7 +104,7 @@ def ui_keys() -> set[str]:
     keys |= set(re.findall(r'\bannounce\("([^"]+)"', script))  # status messages, kept as keys
     keys |= set(re.findall(r'\b(?:showError|signOut|new ConsoleError)\("([^"]+)"', script))  # errors, kept as keys
     keys |= {f"cognito.{name}" for name in re.findall(r'"(\w+Exception)"', script)}  # Cognito's errors the page names
-    keys |= {f"http.{status}" for status in (401, 403, 404, 409, 422, "other")}
+    keys |= {f"http.{status}" for status in (401, 403, 404, 409, 422, 503, "other")}
     return keys
 
 

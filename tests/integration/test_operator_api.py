@@ -105,13 +105,14 @@ def open_ticket(
     due: datetime | None = None,
     status: TicketStatus = TicketStatus.WAITING_ON_HUMAN,
     claimed_at: datetime | None = None,
+    breached: bool = False,
 ):
-    """A ticket written as the ingest stage writes one, with an escalation due at `due` when given (claimed at
-    `claimed_at` when given)."""
+    """A ticket written as the ingest stage writes one, with an escalation due at `due` when given, claimed at
+    `claimed_at` when given, or breached."""
     now = datetime.now(UTC)
     escalation = None
     if due is not None:
-        state = "waiting" if claimed_at is None else "claimed"
+        state = "claimed" if claimed_at is not None else "breached" if breached else "waiting"
         escalation = EscalationState(state=state, sla_due_at=due, claimed_at=claimed_at)
     ticket = Ticket(
         id=new_ulid(),
@@ -160,6 +161,22 @@ def test_the_queue_lists_the_open_tickets_of_every_queue_the_earliest_due_first(
     assert desk.call_operator_api("POST", f"/api/tickets/{first.id}/reopen", agent)["status"] == 200
     reopened, _ = queue_ids(desk, agent, "limit=100")
     assert reopened[:2] == [second.id, third.id] and first.id in reopened, "its escalation ended: no due time"
+
+
+def test_supervisors_see_the_unclaimed_breached_tickets_of_every_queue_the_longest_overdue_first(desk, tokens):
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    later = open_ticket(desk, "privacy", hour_ago, breached=True)
+    earlier = open_ticket(desk, "unassigned", hour_ago - timedelta(minutes=5), breached=True)
+    overdue = open_ticket(desk, "billing", hour_ago)  # its breach is not recorded yet
+    claimed = open_ticket(desk, "billing", hour_ago, claimed_at=hour_ago)
+    closed = open_ticket(desk, "billing", hour_ago, status=TicketStatus.CLOSED, breached=True)
+
+    breaches = desk.call_operator_api("GET", "/api/breaches", tokens[SUPERVISOR])["body"]
+
+    ids = [ticket["id"] for ticket in breaches]
+    assert ids.index(earlier.id) < ids.index(later.id)
+    assert not {overdue.id, claimed.id, closed.id} & set(ids)
+    assert {ticket["sla_state"] for ticket in breaches} == {"breached"}
 
 
 def test_supportpilot_reindex_puts_open_tickets_from_before_the_due_index_in_the_queue(desk, tokens, capsys):

@@ -463,14 +463,6 @@ class DynamoTicketStore:
         )
         return [Ticket.model_validate(i) for i in items]
 
-    def open_tickets(self, queue: str) -> list[Ticket]:
-        items = self._query(
-            IndexName="open-by-queue",
-            KeyConditionExpression="gsi2pk = :pk",
-            ExpressionAttributeValues=serialise({":pk": f"QUEUE#{queue}"}),
-        )
-        return [Ticket.model_validate(i) for i in items]
-
     def all_tickets(self) -> list[Ticket]:
         """Every ticket, by a table scan: for the local board and small reports only."""
         tickets: list[Ticket] = []

@@ -13,7 +13,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from supportpilot.adapters.dynamodb import OPEN_TICKETS, ConditionFailed, DynamoTicketStore, deserialise, serialise
+from supportpilot.adapters.dynamodb import (
+    OPEN_TICKETS,
+    UNCLAIMED,
+    ConditionFailed,
+    DynamoTicketStore,
+    deserialise,
+    serialise,
+)
 from supportpilot.adapters.label_store import label_item
 from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.models import OPEN_STATUSES, AuditEntry, Message, Ticket
@@ -143,11 +150,25 @@ class DynamoOperatorStore(DynamoTicketStore):
             return False
         return True
 
+    def breached_tickets(self) -> list[Ticket]:
+        """From the `open-by-due` index: of the unclaimed tickets with a running SLA (gsi4sk `0#<due>`, the longest
+        overdue first), those whose escalation recorded a breach."""
+        items = self._query(
+            IndexName="open-by-due",
+            KeyConditionExpression="gsi4pk = :open AND begins_with(gsi4sk, :unclaimed)",
+            FilterExpression="escalation.#state = :breached",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=serialise(
+                {":open": OPEN_TICKETS, ":unclaimed": UNCLAIMED, ":breached": "breached"}
+            ),
+        )
+        return [Ticket.model_validate(item) for item in items]
+
     def list_tickets(self, criteria: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
-        """Open tickets come from the `open-by-due` index, the earliest SLA due time first (tickets without one
-        last), so the first page holds the most urgent whatever the table's size. Resolved or closed tickets are a
-        scan of the table, bounded per page: fine for a shop's desk today; a status index replaces it when tables
-        grow large."""
+        """Open tickets come from the `open-by-due` index: unclaimed ones by SLA due time, then claimed ones, then
+        those without a running SLA (`dynamodb.due_key`), so the first page holds the most urgent whatever the
+        table's size. Resolved or closed tickets are a scan of the table, bounded per page: fine for a shop's desk
+        today; a status index replaces it when tables grow large."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         filters = _ticket_filters(criteria, names, values)

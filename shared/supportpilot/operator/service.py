@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, get_args
+from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -22,7 +22,6 @@ from supportpilot.models import (
     Actor,
     AuditEntry,
     Message,
-    TeamQueue,
     Ticket,
     TicketStatus,
     TimelineEvent,
@@ -63,7 +62,6 @@ from supportpilot.triage import OUT_OF_SCOPE, TriageInput
 from supportpilot.triage.interface import message_text
 
 logger = logging.getLogger(__name__)
-UNASSIGNED_QUEUE = "unassigned"
 IDEMPOTENCY_KEY_PATTERN = compiled(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as a header carries it
 
 
@@ -94,7 +92,10 @@ class OperatorStore(Protocol):
     def audit_trail(self, ticket_id: str) -> list[AuditEntry]: ...
     def timeline(self, customer_id: str) -> list[TimelineEvent]: ...
     def labels(self, ticket_id: str) -> list[HumanLabel]: ...
-    def open_tickets(self, queue: str) -> list[Ticket]: ...
+    def breached_tickets(self) -> list[Ticket]:
+        """Open tickets whose SLA breached and nobody has claimed since, the longest overdue first."""
+        ...
+
     def list_tickets(self, criteria: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
         """A page of tickets and the cursor of the next one; InvalidRequest("cursor") for a cursor it did not issue."""
         ...
@@ -212,9 +213,7 @@ class OperatorDesk:
 
     def breaches(self, operator: Operator) -> list[TicketSummary]:
         operator.require(Role.SUPERVISOR)
-        queues = (*get_args(TeamQueue), UNASSIGNED_QUEUE)
-        breached = [t for queue in queues for t in self._store.open_tickets(queue) if sla_state(t) == "breached"]
-        return [summarise(t) for t in sorted(breached, key=lambda t: t.id)]
+        return [summarise(t) for t in self._store.breached_tickets()]
 
     # ---------- working a ticket ----------
     def claim(self, operator: Operator, ticket_id: str) -> ActionResult:

@@ -380,7 +380,9 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "",
         "Assumptions: US East list prices of 2025 (`bench/cost.PRICES_USD`; eu-west-1 is up to ~15% higher); no "
         "free tier; DynamoDB write units estimated from the request sizes (+1 KB for the untouched part of an "
-        "updated item, x2 inside transactions), reads from the returned sizes; idle SQS long polls of the event "
+        "updated item, x2 inside transactions), plus 1 per started KB of the written item for each global secondary "
+        "index it is in after the write (read back; an item leaving an index is not counted), reads "
+        "from the returned sizes; idle SQS long polls of the event "
         "source mappings are a fixed monthly cost and not counted; Step Functions transitions are those until "
         "each escalation waits for its claim (a claim adds about 3, each SLA tier about 4); SES inbound per "
         "received mail; no CloudWatch Logs ingestion, X-Ray, API Gateway requests ($3.50 per million REST "
@@ -414,16 +416,21 @@ def main() -> int:
     parser.add_argument(
         "--triage-only", action="store_true", help="only measure the triage model and replace its section in --out"
     )
+    parser.add_argument(
+        "--keep-triage", action="store_true", help="measure everything but the triage model; keep its section of --out"
+    )
     parser.add_argument("--retrain-labels", type=int, default=10_000, help="verified labels of the retrain run")
     args = parser.parse_args()
+    previous = args.out.read_text() if args.out.is_file() else ""
+    before, _, section = previous.partition(TRIAGE_HEADING)
+    later_sections = section[section.find("\n## ") :] if "\n## " in section else ""
     if args.triage_only:
-        previous = args.out.read_text() if args.out.is_file() else ""
-        before, _, section = previous.partition(TRIAGE_HEADING)
-        later_sections = section[section.find("\n## ") :] if "\n## " in section else ""
         report = before.rstrip("\n") + "\n" + triage_section() + later_sections
         args.out.write_text(report)
         print(report)
         return 0
+    if args.keep_triage and not section:
+        parser.error(f"--keep-triage: {args.out} has no triage section to keep")
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     meter = UsageMeter()
     meter.install()
@@ -439,7 +446,10 @@ def main() -> int:
             burst = measure_burst(runtime, args.burst)
         finally:
             runtime.stop()
-    report = render(cold, floor, sequential, burst, args.runs, "make bench") + triage_section()
+    kept_triage = TRIAGE_HEADING + section[: len(section) - len(later_sections)]
+    report = render(cold, floor, sequential, burst, args.runs, "make bench") + (
+        kept_triage if args.keep_triage else triage_section()
+    )
     report += (
         "\n## Parsing large mails in the ingest stage\n\n`parse_mail` in this process (bench/parse_bench.py; "
         f"median and slowest of {args.runs} runs, peak Python heap of one more; IngestFunction has 1024 MB).\n\n"

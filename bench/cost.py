@@ -9,9 +9,7 @@ down here; check https://aws.amazon.com/pricing before quoting it.
 import json
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import boto3
@@ -49,8 +47,6 @@ class UsageMeter:
     active: bool = False
     calls: Counter = field(default_factory=Counter)
     units: Counter = field(default_factory=Counter)
-    _indexes: dict[str, list[list[str]]] = field(default_factory=dict)  # per table: key attributes of each index
-    _table_keys: dict[str, list[str]] = field(default_factory=dict)
 
     def install(self) -> None:
         """Meter every boto3 client of this process (botocore copies no session-level event
@@ -61,10 +57,7 @@ class UsageMeter:
         def metered(client: BaseClient, operation: str, params: dict) -> dict:
             response = original(client, operation, params)
             if meter.active and operation not in NOT_PRODUCTION_CALLS:
-                service = client.meta.service_model.service_name
-                meter.record(service, operation, params, response)
-                if service == "dynamodb" and operation in INDEXED_WRITES:
-                    meter.count_index_writes(partial(original, client), operation, params)
+                meter.record(client.meta.service_model.service_name, operation, params, response)
             return response
 
         BaseClient._make_api_call = metered
@@ -101,48 +94,6 @@ class UsageMeter:
             units["dynamodb_read_request_unit"] += max(1, math.ceil(_size_kb(response.get("Item", {})) / 4))
         elif operation == "Query":
             units["dynamodb_read_request_unit"] += max(1, math.ceil(_size_kb(response.get("Items", [])) / 4))
-
-    def count_index_writes(self, call: Callable[[str, dict], dict], operation: str, params: dict) -> None:
-        """A write also writes its item's copy in every global secondary index the item is in afterwards: 1 WRU per
-        started KB of the item (the project's indexes all project ALL), read back unmetered through `call`. An item
-        leaving an index (about 1 WRU more) is not counted."""
-        for table, key in _written_keys(call, self._table_keys, operation, params):
-            indexes = self._indexes.get(table)
-            if indexes is None:
-                described = call("DescribeTable", {"TableName": table})["Table"]
-                indexes = self._indexes[table] = [
-                    [part["AttributeName"] for part in index["KeySchema"]]
-                    for index in described.get("GlobalSecondaryIndexes", [])
-                ]
-            if not indexes:
-                continue
-            item = call("GetItem", {"TableName": table, "Key": key}).get("Item")
-            if item:
-                size = math.ceil(_size_kb(item))
-                self.units["dynamodb_write_request_unit"] += size * sum(all(a in item for a in i) for i in indexes)
-
-
-INDEXED_WRITES = frozenset({"PutItem", "UpdateItem", "TransactWriteItems"})
-
-
-def _written_keys(
-    call: Callable[[str, dict], dict], table_keys: dict[str, list[str]], operation: str, params: dict
-) -> list[tuple[str, dict]]:
-    """(table, key) of each item a write puts or updates."""
-    specs = (
-        [params]
-        if operation != "TransactWriteItems"
-        else [spec for item in params["TransactItems"] for action, spec in item.items() if action in ("Put", "Update")]
-    )
-    written = []
-    for spec in specs:
-        table = spec["TableName"]
-        if table not in table_keys:
-            schema = call("DescribeTable", {"TableName": table})["Table"]["KeySchema"]
-            table_keys[table] = [part["AttributeName"] for part in schema]
-        key = spec.get("Key") or {name: spec["Item"][name] for name in table_keys[table]}
-        written.append((table, key))
-    return written
 
 
 def stepfunctions_transitions(execution_arns: list[str]) -> int:

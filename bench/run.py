@@ -380,9 +380,8 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "",
         "Assumptions: US East list prices of 2025 (`bench/cost.PRICES_USD`; eu-west-1 is up to ~15% higher); no "
         "free tier; DynamoDB write units estimated from the request sizes (+1 KB for the untouched part of an "
-        "updated item, x2 inside transactions), plus 1 per started KB of the written item for each global secondary "
-        "index it is in after the write (read back; an item leaving an index is not counted), reads "
-        "from the returned sizes; idle SQS long polls of the event "
+        "updated item, x2 inside transactions; the copies in the table's indexes are not counted), reads from the "
+        "returned sizes; idle SQS long polls of the event "
         "source mappings are a fixed monthly cost and not counted; Step Functions transitions are those until "
         "each escalation waits for its claim (a claim adds about 3, each SLA tier about 4); SES inbound per "
         "received mail; no CloudWatch Logs ingestion, X-Ray, API Gateway requests ($3.50 per million REST "

@@ -10,10 +10,11 @@
 | delivery marker  | DELIVERY#<sha256(key)> | #DELIVERY                   |                            |
 | quarantined mail | QUARANTINE#<ses id>    | #QUARANTINE                 |                            |
 
-Open tickets also carry gsi2pk = QUEUE#<queue> and gsi2sk = <status>#<id> (index open-by-queue), and
-gsi4pk = OPEN and gsi4sk = `due_key` (index open-by-due: the operator queue, the earliest SLA due time
-first; the escalation workflow rewrites gsi4sk with each tier, a claim with its time); the keys exist
-only while a ticket is open, so both indexes hold open tickets only.
+Open tickets also carry gsi4pk = OPEN and gsi4sk = `due_key` (index open-by-due: the operator queue, the
+earliest SLA due time first; the escalation workflow rewrites gsi4sk with each tier, a claim with its
+time); the keys exist only while a ticket is open, so the index holds open tickets only. The index
+open-by-queue holds phone contact points (timeline_store.py); tickets written before 2026-11-29 carry
+gsi2pk = QUEUE#<queue> there until they close, and nothing reads those.
 Every item carries `expires_at` (epoch seconds) for the table's TTL, set by the `RetentionPolicy`
 of its kind (tickets, messages and thread references share the `tickets` retention).
 """
@@ -131,23 +132,18 @@ def due_key(ticket: Ticket) -> str:
 
 
 def open_index_keys(ticket: Ticket) -> dict[str, str]:
-    """The keys that put an open ticket in the indexes open-by-queue and open-by-due; none for another."""
+    """The keys that put an open ticket in the index open-by-due; none for another."""
     if ticket.status not in OPEN_STATUSES:
         return {}
-    return {
-        "gsi2pk": f"QUEUE#{ticket.queue}",
-        "gsi2sk": f"{ticket.status}#{ticket.id}",
-        "gsi4pk": OPEN_TICKETS,
-        "gsi4sk": due_key(ticket),
-    }
+    return {"gsi4pk": OPEN_TICKETS, "gsi4sk": due_key(ticket)}
 
 
 def open_index_update(ticket: Ticket) -> tuple[list[str], dict[str, str], list[str]]:
-    """SET assignments, their values and REMOVE names that put `ticket` in the open-ticket indexes or take it out.
+    """SET assignments, their values and REMOVE names that put `ticket` in the index open-by-due or take it out.
     The due key is only set when missing: the escalation workflow may have written a later tier's since `ticket`
     was read."""
     keys = open_index_keys(ticket)
-    if not keys:
+    if not keys:  # tickets written before 2026-11-29 may also hold open-by-queue keys (QUEUE#): dropped too
         return [], {}, ["gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"]
     assignments = [
         f"{name} = if_not_exists({name}, :{name})" if name == "gsi4sk" else f"{name} = :{name}" for name in keys

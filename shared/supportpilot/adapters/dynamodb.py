@@ -145,10 +145,8 @@ def open_index_update(ticket: Ticket) -> tuple[list[str], dict[str, str], list[s
     keys = open_index_keys(ticket)
     if not keys:  # tickets written before 2026-11-29 may also hold open-by-queue keys (QUEUE#): dropped too
         return [], {}, ["gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"]
-    assignments = [
-        f"{name} = if_not_exists({name}, :{name})" if name == "gsi4sk" else f"{name} = :{name}" for name in keys
-    ]
-    return assignments, {f":{name}": value for name, value in keys.items()}, []
+    values = {":gsi4pk": keys["gsi4pk"], ":gsi4sk": keys["gsi4sk"]}
+    return ["gsi4pk = :gsi4pk", "gsi4sk = if_not_exists(gsi4sk, :gsi4sk)"], values, []
 
 
 def update_expression(assignments: list[str], removals: list[str]) -> str:

@@ -357,7 +357,7 @@ def _reindex(args: argparse.Namespace) -> int:
 
     try:
         store = DynamoTicketStore(boto3.client("dynamodb"), _desk_table(args), retention_days=730)
-        indexed = store.index_open_tickets()
+        indexed = store.index_tickets()
     except (BotoCoreError, ClientError, StoreUnavailable, RuntimeError) as error:
         return _fail("reindex", error)
     print(json.dumps({"indexed": indexed}))
@@ -367,7 +367,7 @@ def _reindex(args: argparse.Namespace) -> int:
 def _add_reindex_command(commands) -> None:
     reindex = commands.add_parser(
         "reindex",
-        help="put open tickets written before the operator queue's open-by-due index into it (once, after upgrading)",
+        help="give tickets written before an upgrade the keys of the indexes tickets-by-time and open-by-due (once)",
     )
     _add_table_arguments(reindex)
     reindex.set_defaults(run=_reindex)

@@ -100,7 +100,7 @@ def test_ticket_table_has_recovery_encryption_ttl_and_its_indexes():
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     indexes = {i["IndexName"] for i in table["GlobalSecondaryIndexes"]}
-    assert indexes == {"customer-tickets", "open-by-queue", "open-by-due", "verified-labels"}
+    assert indexes == {"customer-tickets", "open-by-queue", "open-by-due", "verified-labels", "tickets-by-time"}
     assert RESOURCES["DeskTable"]["DeletionPolicy"] == "Retain"
 
 

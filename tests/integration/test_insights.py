@@ -10,11 +10,12 @@ import boto3
 import pytest
 
 from supportpilot.adapters.dynamodb import serialise
+from supportpilot.adapters.insights_store import DynamoInsightsStore
 from supportpilot.adapters.trend_store import DynamoTrendStore
 from supportpilot.cli import main
 from supportpilot.csat import CsatSigner
 from supportpilot.local.event_sources import proxy_event
-from supportpilot.models import utc_now
+from supportpilot.models import TicketStatus, utc_now
 from supportpilot.trends import Complaint
 from tests.integration.test_decision_chain import ago, load_event, mail_ticket, post_shopify_order
 from tests.integration.test_operator_api import escalated_ticket
@@ -179,6 +180,35 @@ def test_supportpilot_report_reads_the_stored_tickets(shop, tmp_path, capsys):
     assert summary["csat"]["average"] == 5
     assert "3.0 h" in (tmp_path / "report.html").read_text()
     assert json.loads(capsys.readouterr().out)["html"].endswith("report.html")
+
+
+def test_the_period_s_tickets_come_from_the_indexes_without_reading_older_ones(shop):
+    """Created, closed or breached since the start, or waiting on a person: two index queries, never a table scan
+    (a scan reads every message and audit entry the table keeps, and times out on a year of them)."""
+    table = shop.stack.physical_id("DeskTable")
+    dynamodb = boto3.client("dynamodb")
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    created_in = make_ticket(start + timedelta(days=1), closed_after=timedelta(hours=3))
+    closed_in = make_ticket(start - timedelta(days=30))
+    closed_before = make_ticket(start - timedelta(days=60), closed_after=timedelta(days=1))
+    waiting = make_ticket(start - timedelta(days=90))
+    breached_in = make_ticket(start - timedelta(hours=2), status=TicketStatus.ROUTED, breached=True)
+    quiet = make_ticket(start - timedelta(days=30), status=TicketStatus.ROUTED)
+    for ticket in (created_in, closed_in, closed_before, waiting, breached_in, quiet):
+        dynamodb.put_item(TableName=table, Item=serialise(shop.store._ticket_item(ticket)))
+    closing = closed_in.model_copy(update={"status": TicketStatus.CLOSED, "closed_at": start + timedelta(days=4)})
+    shop.store.save_ticket_fields(closing, ["status", "closed_at"], None, TicketStatus.WAITING_ON_HUMAN)
+
+    def no_scan(**_):
+        raise AssertionError("a table scan")
+
+    dynamodb.meta.events.register("before-call.dynamodb.Scan", no_scan)
+    store = DynamoInsightsStore(dynamodb, table, retention_days=730)
+
+    found = {ticket.id for ticket in store.tickets_touching(start)}
+
+    mine = {ticket.id for ticket in (created_in, closed_in, closed_before, waiting, breached_in, quiet)}
+    assert found & mine == {created_in.id, closed_in.id, waiting.id, breached_in.id}
 
 
 def test_report_refuses_a_period_that_ends_before_it_starts(tmp_path, capsys):

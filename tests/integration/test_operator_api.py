@@ -16,6 +16,7 @@ from moto.cognitoidp.models import cognitoidp_backends
 from openapi_spec_validator import validate
 
 from supportpilot.adapters.dynamodb import ticket_key
+from supportpilot.adapters.insights_store import DynamoInsightsStore
 from supportpilot.cli import main
 from supportpilot.ids import new_ulid
 from supportpilot.local.cognito import CognitoAuthorizer
@@ -179,20 +180,24 @@ def test_supervisors_see_the_unclaimed_breached_tickets_of_every_queue_the_longe
     assert {ticket["sla_state"] for ticket in breaches} == {"breached"}
 
 
-def test_supportpilot_reindex_puts_open_tickets_from_before_the_due_index_in_the_queue(desk, tokens, capsys):
+def test_supportpilot_reindex_gives_tickets_from_before_the_indexes_their_keys(desk, tokens, capsys):
     agent = tokens[AGENT]
     table = desk.stack.physical_id("DeskTable")
     older = open_ticket(desk, "returns", datetime(2000, 1, 1, tzinfo=UTC))
     closed = open_ticket(desk, "returns", datetime(2000, 1, 1, tzinfo=UTC), status=TicketStatus.CLOSED)
-    boto3.client("dynamodb").update_item(
-        TableName=table, Key=ticket_key(older.id), UpdateExpression="REMOVE gsi4pk, gsi4sk"
-    )  # as a stack deployed before the index wrote it
+    for ticket in (older, closed):  # as a stack deployed before the indexes wrote them
+        boto3.client("dynamodb").update_item(
+            TableName=table, Key=ticket_key(ticket.id), UpdateExpression="REMOVE gsi4pk, gsi4sk, gsi5pk, gsi5sk"
+        )
+    insights = DynamoInsightsStore(boto3.client("dynamodb"), table, retention_days=730)
     assert older.id not in queue_ids(desk, agent, "limit=100")[0]
+    assert closed.id not in {ticket.id for ticket in insights.tickets_touching(closed.created_at)}
 
     assert main(["reindex", "--table", table]) == 0
 
-    assert json.loads(capsys.readouterr().out) == {"indexed": 1}
+    assert json.loads(capsys.readouterr().out) == {"indexed": 2}
     assert queue_ids(desk, agent, "limit=1")[0] == [older.id]
+    assert closed.id in {ticket.id for ticket in insights.tickets_touching(closed.created_at)}, "in the workload"
     assert main(["reindex", "--table", table]) == 0
     assert json.loads(capsys.readouterr().out) == {"indexed": 0}
     assert closed.id not in queue_ids(desk, agent, "limit=100")[0]

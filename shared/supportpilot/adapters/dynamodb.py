@@ -12,7 +12,9 @@
 
 Open tickets also carry gsi4pk = OPEN and gsi4sk = `due_key` (index open-by-due: the operator queue, the
 earliest SLA due time first; the escalation workflow rewrites gsi4sk with each tier, a claim with its
-time); the keys exist only while a ticket is open, so the index holds open tickets only. The index
+time); the keys exist only while a ticket is open, so the index holds open tickets only. Every ticket
+carries gsi5pk = TICKETS and gsi5sk = `touched_key` (index tickets-by-time: the later of its creation and
+closing times, so the tickets created or closed since a moment are one query). The index
 open-by-queue holds phone contact points (timeline_store.py); tickets written before 2026-11-29 carry
 gsi2pk = QUEUE#<queue> there until they close, and nothing reads those.
 Every item carries `expires_at` (epoch seconds) for the table's TTL, set by the `RetentionPolicy`
@@ -106,6 +108,7 @@ def _delivery_key(dedupe_key: str) -> dict[str, str]:
 
 
 OPEN_TICKETS = "OPEN"  # gsi4pk of every open ticket
+TICKETS = "TICKETS"  # gsi5pk of every ticket
 # gsi4sk prefixes, in the queue's order: escalations waiting or breached (by due time), claimed (by claim time),
 # then tickets without a running SLA.
 UNCLAIMED, CLAIMED, NO_SLA = "0#", "1#", "2"
@@ -131,22 +134,29 @@ def due_key(ticket: Ticket) -> str:
     return f"{UNCLAIMED}{_key_time(escalation.sla_due_at)}"
 
 
-def open_index_keys(ticket: Ticket) -> dict[str, str]:
-    """The keys that put an open ticket in the index open-by-due; none for another."""
-    if ticket.status not in OPEN_STATUSES:
-        return {}
-    return {"gsi4pk": OPEN_TICKETS, "gsi4sk": due_key(ticket)}
+def touched_key(ticket: Ticket) -> str:
+    """gsi5sk of a ticket (index tickets-by-time): its closing time, or its creation time while it has none."""
+    return _key_time(ticket.closed_at or ticket.created_at)
 
 
-def open_index_update(ticket: Ticket) -> tuple[list[str], dict[str, str], list[str]]:
-    """SET assignments, their values and REMOVE names that put `ticket` in the index open-by-due or take it out.
-    The due key is only set when missing: the escalation workflow may have written a later tier's since `ticket`
-    was read."""
-    keys = open_index_keys(ticket)
-    if not keys:  # tickets written before 2026-11-29 may also hold open-by-queue keys (QUEUE#): dropped too
-        return [], {}, ["gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"]
-    values = {":gsi4pk": keys["gsi4pk"], ":gsi4sk": keys["gsi4sk"]}
-    return ["gsi4pk = :gsi4pk", "gsi4sk = if_not_exists(gsi4sk, :gsi4sk)"], values, []
+def index_keys(ticket: Ticket) -> dict[str, str]:
+    """The index keys of a ticket: tickets-by-time for every ticket, open-by-due for an open one."""
+    keys = {"gsi5pk": TICKETS, "gsi5sk": touched_key(ticket)}
+    if ticket.status in OPEN_STATUSES:
+        keys |= {"gsi4pk": OPEN_TICKETS, "gsi4sk": due_key(ticket)}
+    return keys
+
+
+def index_update(ticket: Ticket) -> tuple[list[str], dict[str, str], list[str]]:
+    """SET assignments, their values and REMOVE names that give `ticket` its index keys after a change of status:
+    its place in tickets-by-time, and into or out of open-by-due. The due key is only set when missing: the
+    escalation workflow may have written a later tier's since `ticket` was read."""
+    assignments = ["gsi5pk = :gsi5pk", "gsi5sk = :gsi5sk"]
+    values = {":gsi5pk": TICKETS, ":gsi5sk": touched_key(ticket)}
+    if ticket.status not in OPEN_STATUSES:  # tickets written before 2026-11-29 may hold open-by-queue keys: dropped
+        return assignments, values, ["gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"]
+    values |= {":gsi4pk": OPEN_TICKETS, ":gsi4sk": due_key(ticket)}
+    return [*assignments, "gsi4pk = :gsi4pk", "gsi4sk = if_not_exists(gsi4sk, :gsi4sk)"], values, []
 
 
 def update_expression(assignments: list[str], removals: list[str]) -> str:
@@ -178,7 +188,7 @@ class DynamoTicketStore:
             "expires_at": self._expires_at(ticket.created_at),
             **ticket.model_dump(mode="json"),
         }
-        return item | open_index_keys(ticket)
+        return item | index_keys(ticket)
 
     def _message_item(self, message: Message) -> dict[str, Any]:
         return {
@@ -289,7 +299,7 @@ class DynamoTicketStore:
             raise StoreUnavailable("the ticket changed while the delivery was recorded") from exc
 
     def _ticket_status_update(self, ticket: Ticket) -> dict[str, Any]:
-        index_assignments, index_values, removals = open_index_update(ticket)
+        index_assignments, index_values, removals = index_update(ticket)
         assignments = ["#status = :status", "updated_at = :updated", *index_assignments]
         values: dict[str, Any] = {
             ":status": ticket.status.value,
@@ -382,7 +392,7 @@ class DynamoTicketStore:
                 assignments.append(f"#f{i} = :v{i}")
                 values[f":v{i}"] = data[field]
         if "status" in fields or "queue" in fields:
-            index_assignments, index_values, index_removals = open_index_update(ticket)
+            index_assignments, index_values, index_removals = index_update(ticket)
             assignments += index_assignments
             values |= index_values
             removals += index_removals
@@ -470,13 +480,16 @@ class DynamoTicketStore:
             tickets.extend(Ticket.model_validate(deserialise(i)) for i in page["Items"])
         return sorted(tickets, key=lambda t: t.id)
 
-    def index_open_tickets(self) -> int:
-        """Put the open tickets written before the open-by-due index existed into it (`supportpilot reindex`); how
-        many. A ticket another writer moves meanwhile keeps what that writer set."""
+    def index_tickets(self) -> int:
+        """Give the tickets written before the indexes tickets-by-time and open-by-due existed their keys
+        (`supportpilot reindex`); how many. A ticket another writer moves meanwhile keeps what that writer set."""
         open_statuses = {f":open{i}": status.value for i, status in enumerate(sorted(OPEN_STATUSES))}
         pages = self._client.get_paginator("scan").paginate(
             TableName=self._table,
-            FilterExpression=f"sk = :sk AND attribute_not_exists(gsi4pk) AND #status IN ({', '.join(open_statuses)})",
+            FilterExpression=(
+                "sk = :sk AND (attribute_not_exists(gsi5pk)"
+                f" OR (attribute_not_exists(gsi4pk) AND #status IN ({', '.join(open_statuses)})))"
+            ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=serialise({":sk": "#TICKET", **open_statuses}),
         )
@@ -484,10 +497,10 @@ class DynamoTicketStore:
         for page in pages:
             for item in page["Items"]:
                 ticket = Ticket.model_validate(deserialise(item))
-                assignments, values, _ = open_index_update(ticket)
+                assignments, values, removals = index_update(ticket)
                 update = {
                     "Key": {"pk": f"TICKET#{ticket.id}", "sk": "#TICKET"},
-                    "UpdateExpression": update_expression(assignments, []),
+                    "UpdateExpression": update_expression(assignments, removals),
                     "ConditionExpression": "#status = :expected",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {**values, ":expected": ticket.status.value},

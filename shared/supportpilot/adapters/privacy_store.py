@@ -28,7 +28,9 @@ from supportpilot.retention import RetentionPolicy
 from supportpilot.timeline.customers import phone_customer
 from supportpilot.timeline.models import UnmatchedContact
 
-_KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"})
+_KEY_ATTRIBUTES = frozenset(
+    {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk", "gsi5pk", "gsi5sk"}
+)
 _KIND_OF_PREFIX = (("MSG#", "messages"), ("AUDIT#", "audit_entries"), ("LABEL#", "labels"))
 _DYNAMO_BATCH = 25
 _S3_BATCH = 1000

@@ -164,6 +164,19 @@ def test_the_queue_lists_the_open_tickets_of_every_queue_the_earliest_due_first(
     assert reopened[:2] == [second.id, third.id] and first.id in reopened, "its escalation ended: no due time"
 
 
+def test_closed_tickets_are_listed_the_latest_closed_first(desk, tokens):
+    agent = tokens[AGENT]
+    tickets = [open_ticket(desk, "closed-listing") for _ in range(3)]
+    for ticket in tickets:
+        assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/close", agent)["status"] == 200
+    first, second, third = tickets
+
+    page, cursor = queue_ids(desk, agent, "status=closed&queue=closed-listing&limit=2")
+
+    assert page == [third.id, second.id]
+    assert queue_ids(desk, agent, f"status=closed&queue=closed-listing&limit=2&cursor={cursor}")[0] == [first.id]
+
+
 def test_supervisors_see_the_unclaimed_breached_tickets_of_every_queue_the_longest_overdue_first(desk, tokens):
     hour_ago = datetime.now(UTC) - timedelta(hours=1)
     later = open_ticket(desk, "privacy", hour_ago, breached=True)

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from supportpilot.adapters.dynamodb import (
     OPEN_TICKETS,
+    TICKETS,
     UNCLAIMED,
     ConditionFailed,
     DynamoTicketStore,
@@ -31,7 +32,7 @@ from supportpilot.ports import TicketChanged, TicketNotFound
 from supportpilot.routing import PolicyOverrideUnavailable
 
 OPEN_BY_DUE_KEYS = frozenset({"pk", "sk", "gsi4pk", "gsi4sk"})
-TABLE_KEYS = frozenset({"pk", "sk"})
+TICKETS_BY_TIME_KEYS = frozenset({"pk", "sk", "gsi5pk", "gsi5sk"})
 # Requests per page: a filter that matches few items must not read the whole table in one call.
 MAX_REQUESTS_PER_PAGE = 10
 
@@ -167,19 +168,20 @@ class DynamoOperatorStore(DynamoTicketStore):
     def list_tickets(self, criteria: TicketFilter, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
         """Open tickets come from the `open-by-due` index: unclaimed ones by SLA due time, then claimed ones, then
         those without a running SLA (`dynamodb.due_key`), so the first page holds the most urgent whatever the
-        table's size. Resolved or closed tickets are a scan of the table, bounded per page: fine for a shop's desk
-        today; a status index replaces it when tables grow large."""
+        table's size. Resolved or closed tickets come from `tickets-by-time`, the latest closed (or, without a
+        closing time, created) first."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         filters = _ticket_filters(criteria, names, values)
         if criteria.status is None or criteria.status in OPEN_STATUSES:
-            operation, key_names = "query", OPEN_BY_DUE_KEYS
+            key_names = OPEN_BY_DUE_KEYS
             request: dict[str, Any] = {"IndexName": "open-by-due", "KeyConditionExpression": "gsi4pk = :open"}
             values[":open"] = OPEN_TICKETS
         else:
-            operation, key_names, request = "scan", TABLE_KEYS, {}
-            filters.append("sk = :ticket_sk")
-            values[":ticket_sk"] = "#TICKET"
+            key_names = TICKETS_BY_TIME_KEYS
+            request = {"IndexName": "tickets-by-time", "KeyConditionExpression": "gsi5pk = :tickets"}
+            request["ScanIndexForward"] = False
+            values[":tickets"] = TICKETS
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
         if names:
@@ -189,7 +191,7 @@ class DynamoOperatorStore(DynamoTicketStore):
         items: list[dict[str, Any]] = []
         for _ in range(MAX_REQUESTS_PER_PAGE):
             page = self._call(
-                operation,
+                "query",
                 TableName=self._table,
                 Limit=limit - len(items),
                 **request,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import boto3
 
-from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions
+from bench.cost import UsageMeter, cost_per_thousand, stepfunctions_transitions, table_indexes
 from bench.layer import LAMBDA_PYTHON, build_layer, lambda_python_description, layer_environment
 from bench.parse_bench import table as parse_table
 from bench.retrain_bench import table as retrain_table
@@ -35,6 +35,7 @@ from bench.triage_bench import table as triage_table
 from supportpilot.envelopes import MailArrived, MailWork
 from supportpilot.local.demo import LocalRuntime, local_aws, sign_sample
 from supportpilot.local.event_sources import proxy_event, sqs_event
+from supportpilot.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -380,8 +381,9 @@ def render(cold: list[dict], floor: dict, sequential: dict, burst: dict, runs: i
         "",
         "Assumptions: US East list prices of 2025 (`bench/cost.PRICES_USD`; eu-west-1 is up to ~15% higher); no "
         "free tier; DynamoDB write units estimated from the request sizes (+1 KB for the untouched part of an "
-        "updated item, x2 inside transactions; the copies in the table's indexes are not counted), reads from the "
-        "returned sizes; idle SQS long polls of the event "
+        "updated item, x2 inside transactions), and apart each write's copy in every index of the table that holds "
+        "the item before or after it (dynamodb_index_write_request_unit; twice where the item's key there "
+        "changes), reads from the returned sizes; idle SQS long polls of the event "
         "source mappings are a fixed monthly cost and not counted; Step Functions transitions are those until "
         "each escalation waits for its claim (a claim adds about 3, each SLA tier about 4); SES inbound per "
         "received mail; no CloudWatch Logs ingestion, X-Ray, API Gateway requests ($3.50 per million REST "
@@ -431,7 +433,8 @@ def main() -> int:
     if args.keep_triage and not section:
         parser.error(f"--keep-triage: {args.out} has no triage section to keep")
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
-    meter = UsageMeter()
+    desk_table = load_template(ROOT / "template.yaml").resources["DeskTable"]["Properties"]
+    meter = UsageMeter(indexes=table_indexes(desk_table))
     meter.install()
     with local_aws():
         runtime = LocalRuntime(ROOT)

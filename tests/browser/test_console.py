@@ -535,6 +535,21 @@ def test_the_status_line_follows_a_switch_of_language(demo, browser):
     assert browser.find_element(By.ID, "status").text == "Note added."
 
 
+def test_the_status_line_speaks_of_the_view_on_screen_not_of_one_left_behind(demo, browser):
+    sign_in(browser, demo, AGENT)
+    ticket_id = queue_rows(browser)[0].get_attribute("data-ticket-id")
+    assert browser.find_element(By.ID, "status").text == f"Signed in as {AGENT}."
+
+    open_ticket(browser, ticket_id)
+    assert browser.find_element(By.ID, "status").text == ""
+    browser.find_element(By.ID, "note-text").send_keys("Customer called back, waits for photos.")
+    browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "status").text == "Note added.")
+    browser.find_element(By.CSS_SELECTOR, '#nav a[href="#queue"]').click()
+    queue_rows(browser)
+    assert browser.find_element(By.ID, "status").text == ""
+
+
 def test_signing_out_clears_who_was_signed_in(demo, browser):
     sign_in(browser, demo, AGENT)
     queue_rows(browser)

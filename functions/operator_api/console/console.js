@@ -301,9 +301,10 @@ function startSession(token) {
   state.expiryTimer = setTimeout(() => signOut("session_expired"), remaining);
   $("sign-in-form").hidden = false;
   $("new-password-form").hidden = true;
+  // Landing on the queue replaces the address without a hashchange, which would clear what this says.
+  if (!window.location.hash || window.location.hash === "#sign-in") window.history.replaceState(null, "", "#queue");
+  route();
   announce("signed_in_as", { who: claims.email || claims.sub });
-  if (!window.location.hash || window.location.hash === "#sign-in") window.location.hash = "#queue";
-  else route();
 }
 
 function signOut(errorKey) {
@@ -1135,7 +1136,7 @@ async function start() {
   $("load-more").addEventListener("click", () => loadQueue(true));
   wireActions();
   window.addEventListener("hashchange", () => {
-    clearError();
+    announce(); // what the status line and the error box said was about the view left behind
     route();
     $("main").focus();
   });

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
@@ -316,7 +317,7 @@ def test_personal_data_of_an_import_never_reaches_the_logs(pipeline, tmp_path, c
         assert text not in caplog.text and text not in streams.err
 
 
-def test_an_uploaded_export_is_imported_by_the_function_across_invocations(pipeline, agent, admin, caplog):
+def test_an_export_put_to_its_upload_url_is_imported_by_the_function_across_invocations(pipeline, agent, admin, caplog):
     mapping = {"categories": {"Defect": "product_defect"}}
     body = {"source": "freshdesk", "file_name": "freshdesk_tickets.csv", "mapping": mapping}
     assert pipeline.call_operator_api("POST", "/api/imports", agent, body)["status"] == 403
@@ -324,17 +325,21 @@ def test_an_uploaded_export_is_imported_by_the_function_across_invocations(pipel
     assert upload["upload_url"].startswith("http") and upload["key"].startswith("imports/")
     bucket = pipeline.stack.physical_id("ImportBucket")
     export = (FIXTURES / "freshdesk_tickets.csv").read_bytes()
-    boto3.client("s3").put_object(Bucket=bucket, Key=upload["key"], Body=export)
-    event = json.loads(load_event("import_history/export_uploaded.json")["Records"][0]["body"])
-    event["detail"]["bucket"]["name"] = bucket
-    event["detail"]["object"]["key"] = upload["key"]
 
+    requests.put(upload["upload_url"], data=export, timeout=10).raise_for_status()
+
+    # S3 told EventBridge, whose rule queued the upload for the import function.
+    sqs, queue = boto3.client("sqs"), pipeline.stack.physical_id("ImportQueue")
+    (queued,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=queued["ReceiptHandle"])
+    event = ExportUploaded.model_validate_json(queued["Body"])
+    assert (event.detail.bucket.name, event.detail.object.key) == (bucket, upload["key"])
     # The first invocation runs out of time after one record: it checkpoints and queues itself again.
     function = pipeline.stack.functions["ImportFunction"]
     runner: ImportJobRunner = inspect.unwrap(function.handler).__globals__["runner"]
     calls = iter([False, True])
     with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="supportpilot"):
-        first = runner.run(ExportUploaded.model_validate(event), lambda: next(calls, True))
+        first = runner.run(event, lambda: next(calls, True))
         assert not first.finished and first.last_line == 2
         assert pipeline.queue_depth("ImportQueue") == 1
         pipeline.drain()

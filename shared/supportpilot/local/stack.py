@@ -36,6 +36,7 @@ from supportpilot.local.template import (
     load_template,
     logical_id_of,
     placeholder_code_keys,
+    substitute_refs,
 )
 
 REGION = "eu-west-1"
@@ -257,12 +258,39 @@ class LocalStack:
         if missing:
             raise RuntimeError(f"moto did not create {sorted(missing)}")
         self._substitute_state_machine_definitions()
+        self._connect_event_rules()
         # What a shop does once after deploying (README): let SES send as the support domain.
         boto3.client("ses").verify_domain_identity(Domain=self.parameters["SupportDomain"])
         self.environment = self._merged_function_environment() | (environment_overrides or {})
         os.environ.update(self.environment)
         for name, spec in self.template.functions.items():
             self.functions[name] = LocalFunction(spec, self.physical_ids[name], import_handler(spec))
+
+    def _connect_event_rules(self) -> None:
+        """moto's CloudFormation cannot take the template's EventBridge rules (NOT_FOR_MOTO): the rules that match
+        events and send them to queues are created here, and buckets that tell EventBridge about their objects are
+        told to, so an upload reaches its queue as in AWS. Scheduled rules stay out: nothing runs them locally."""
+        events, s3 = boto3.client("events"), boto3.client("s3")
+        references = {logical_id: {"Ref": physical_id} for logical_id, physical_id in self.physical_ids.items()}
+        for logical_id in self.template.logical_ids_of_type("AWS::Events::Rule"):
+            properties = self.template.resources[logical_id]["Properties"]
+            if "EventPattern" not in properties:
+                continue
+            name = f"{STACK_NAME}-{logical_id}"
+            pattern = substitute_refs(properties["EventPattern"], references)
+            events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+            targets = [
+                {"Id": target["Id"], "Arn": self.queue_arn(logical_id_of(target["Arn"]))}
+                for target in properties["Targets"]
+                if self.template.resources[logical_id_of(target["Arn"])]["Type"] == "AWS::SQS::Queue"
+            ]
+            events.put_targets(Rule=name, Targets=targets)
+        for logical_id in self.template.logical_ids_of_type("AWS::S3::Bucket"):
+            notifications = self.template.resources[logical_id]["Properties"].get("NotificationConfiguration", {})
+            if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+                s3.put_bucket_notification_configuration(
+                    Bucket=self.physical_id(logical_id), NotificationConfiguration={"EventBridgeConfiguration": {}}
+                )
 
     def create_demo_operators(self) -> None:
         """One development user per role in every user pool (the template has one)."""

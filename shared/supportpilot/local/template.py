@@ -242,7 +242,7 @@ def cloudformation_for_moto(
         if resource["Type"] not in NOT_FOR_MOTO
         and ("Condition" not in resource or resource["Condition"] in true_conditions)
     }
-    return _substitute_refs(translated, substitutions)
+    return substitute_refs(translated, substitutions)
 
 
 def _true_conditions(document: dict[str, Any], parameters: dict[str, str]) -> set[str]:
@@ -273,7 +273,7 @@ def _true_conditions(document: dict[str, Any], parameters: dict[str, str]) -> se
     return {name for name, node in conditions.items() if evaluate(node)}
 
 
-def _substitute_refs(node: Any, substitutions: dict[str, dict[str, str]]) -> Any:
+def substitute_refs(node: Any, substitutions: dict[str, dict[str, str]]) -> Any:
     """Replace `Ref`, `Fn::GetAtt` and `${X}` in `Fn::Sub` of resources created outside CloudFormation
     by their values (`substitutions[logical id]` maps "Ref" and attribute names to values)."""
     if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
@@ -292,9 +292,9 @@ def _substitute_refs(node: Any, substitutions: dict[str, dict[str, str]]) -> Any
             )
             if target in substitutions:
                 return substitutions[target][attribute]
-        return {key: _substitute_refs(value, substitutions) for key, value in node.items()}
+        return {key: substitute_refs(value, substitutions) for key, value in node.items()}
     if isinstance(node, list):
-        return [_substitute_refs(value, substitutions) for value in node]
+        return [substitute_refs(value, substitutions) for value in node]
     return node
 
 

@@ -179,8 +179,11 @@ class DynamoOperatorStore(DynamoTicketStore):
             values[":open"] = OPEN_TICKETS
         else:
             key_names = TICKETS_BY_TIME_KEYS
-            request = {"IndexName": "tickets-by-time", "KeyConditionExpression": "gsi5pk = :tickets"}
-            request["ScanIndexForward"] = False
+            request = {
+                "IndexName": "tickets-by-time",
+                "KeyConditionExpression": "gsi5pk = :tickets",
+                "ScanIndexForward": False,  # the latest first
+            }
             values[":tickets"] = TICKETS
         if filters:
             request["FilterExpression"] = " AND ".join(filters)

@@ -274,16 +274,16 @@ class LocalStack:
         references = {logical_id: {"Ref": physical_id} for logical_id, physical_id in self.physical_ids.items()}
         for logical_id in self.template.logical_ids_of_type("AWS::Events::Rule"):
             properties = self.template.resources[logical_id]["Properties"]
-            if "EventPattern" not in properties:
+            targets = [
+                {"Id": target["Id"], "Arn": self.queue_arn(logical_id_of(target["Arn"]))}
+                for target in properties.get("Targets", [])
+                if self.template.resources[logical_id_of(target["Arn"])]["Type"] == "AWS::SQS::Queue"
+            ]
+            if "EventPattern" not in properties or not targets:
                 continue
             name = f"{STACK_NAME}-{logical_id}"
             pattern = substitute_refs(properties["EventPattern"], references)
             events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-            targets = [
-                {"Id": target["Id"], "Arn": self.queue_arn(logical_id_of(target["Arn"]))}
-                for target in properties["Targets"]
-                if self.template.resources[logical_id_of(target["Arn"])]["Type"] == "AWS::SQS::Queue"
-            ]
             events.put_targets(Rule=name, Targets=targets)
         for logical_id in self.template.logical_ids_of_type("AWS::S3::Bucket"):
             notifications = self.template.resources[logical_id]["Properties"].get("NotificationConfiguration", {})

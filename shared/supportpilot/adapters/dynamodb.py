@@ -151,11 +151,11 @@ def index_update(ticket: Ticket) -> tuple[list[str], dict[str, str], list[str]]:
     """SET assignments, their values and REMOVE names that give `ticket` its index keys after a change of status:
     its place in tickets-by-time, and into or out of open-by-due. The due key is only set when missing: the
     escalation workflow may have written a later tier's since `ticket` was read."""
+    keys = index_keys(ticket)
+    values = {f":{name}": value for name, value in keys.items()}
     assignments = ["gsi5pk = :gsi5pk", "gsi5sk = :gsi5sk"]
-    values = {":gsi5pk": TICKETS, ":gsi5sk": touched_key(ticket)}
-    if ticket.status not in OPEN_STATUSES:  # tickets written before 2026-11-29 may hold open-by-queue keys: dropped
+    if "gsi4pk" not in keys:  # tickets written before 2026-11-29 may hold open-by-queue keys: dropped too
         return assignments, values, ["gsi2pk", "gsi2sk", "gsi4pk", "gsi4sk"]
-    values |= {":gsi4pk": OPEN_TICKETS, ":gsi4sk": due_key(ticket)}
     return [*assignments, "gsi4pk = :gsi4pk", "gsi4sk = if_not_exists(gsi4sk, :gsi4sk)"], values, []
 
 

@@ -7,9 +7,12 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from supportpilot.learning_cli import add_learning_commands
+
+if TYPE_CHECKING:
+    from supportpilot.triage import TriageInput
 
 
 def find_project_root(start: Path) -> Path:
@@ -88,35 +91,61 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def triage_lines(lines: Iterable[str], model_dir: str | None, out: TextIO) -> int:
-    """One JSON result per input line, in order; a line that is no valid message gets an `error` object."""
-    from pydantic import ValidationError
-
-    from supportpilot.triage import TriageInput, load_triager
+def triage_lines(lines: Iterable[bytes], model_dir: str, out: TextIO) -> int:
+    """One JSON result per input line, in order; a line that is no valid message gets an `error` object naming
+    the problem, and the lines after it are still triaged."""
+    from supportpilot.triage import load_triager
 
     triager = load_triager(model_dir)
     failures = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            message = TriageInput.model_validate_json(line)
-        except ValidationError:
+        message = _message_of(line)
+        if isinstance(message, str):
             failures += 1
-            print(f"supportpilot triage: line {number}: not a JSON message object", file=sys.stderr)
-            out.write(json.dumps({"error": f"line {number}: not a JSON message object"}) + "\n")
+            print(f"supportpilot triage: line {number}: {message}", file=sys.stderr)
+            out.write(json.dumps({"error": f"line {number}: {message}"}) + "\n")
             continue
         out.write(triager.triage(message).model_dump_json() + "\n")
     return 1 if failures else 0
 
 
+def _message_of(line: bytes) -> "TriageInput | str":
+    """The message a JSONL line holds, or what is wrong with the line.
+
+    `json.loads`, not pydantic's JSON parser: that refuses an escaped lone surrogate ("\\ud83d"), which exports
+    from tools that cut text in UTF-16 units hold, and the triager handles such a text."""
+    from pydantic import ValidationError
+
+    from supportpilot.triage import TriageInput
+
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return f"not UTF-8 (byte {error.start})"
+    except ValueError as error:
+        return f"not JSON ({error.msg})"
+    if not isinstance(value, dict):
+        return "not a JSON object with subject and body"
+    try:
+        return TriageInput.model_validate(value)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        return f"{field}: {first['msg']}"
+
+
 def _triage(args: argparse.Namespace) -> int:
+    from supportpilot.triage.interface import DEFAULT_MODEL_DIR
+
+    model_dir = args.model or DEFAULT_MODEL_DIR
     try:
         if args.file == "-":
-            return triage_lines(sys.stdin, args.model, sys.stdout)
-        with open(args.file, encoding="utf-8") as handle:
-            return triage_lines(handle, args.model, sys.stdout)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+            return triage_lines(sys.stdin.buffer, model_dir, sys.stdout)
+        with open(args.file, "rb") as handle:
+            return triage_lines(handle, model_dir, sys.stdout)
+    except (OSError, ValueError) as error:
         return _fail("triage", error)
 
 
@@ -268,7 +297,11 @@ def _add_triage_commands(commands) -> None:
     evaluate.set_defaults(run=_evaluate)
 
     triage = commands.add_parser("triage", help="triage JSONL messages (subject, body, ...) into JSONL results")
-    triage.add_argument("--model", help="model directory (default: the keyword baseline)")
+    triage.add_argument(
+        "--model",
+        help="model directory (default: the shipped default model, which the classify stage serves until a "
+        "retrained version is promoted)",
+    )
     triage.add_argument("file", nargs="?", default="-", help="JSONL file, or - for standard input (default)")
     triage.set_defaults(run=_triage)
 

@@ -3,12 +3,14 @@
 import csv
 import json
 import random
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sklearn", reason="scikit-learn is a dev dependency (pip install -e '.[dev]')")
 
 from supportpilot.cli import main
+from supportpilot.triage.interface import DEFAULT_MODEL_DIR
 
 PHRASES = {
     "refund": ["ik wil mijn geld terug", "when do I get my refund", "graag terugbetaling", "money back please"],
@@ -154,8 +156,43 @@ def test_triage_writes_one_result_per_line_in_input_order(model_dir, tmp_path, c
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert exit_code == 1  # one line was not a message
     assert lines[0]["category"] == "order_status"
-    assert lines[1] == {"error": "line 2: not a JSON message object"}
+    assert lines[1] == {"error": "line 2: not JSON (Expecting value)"}
     assert lines[2]["needs_human"] is True and lines[2]["reasons"] == ["no text to classify"]
+
+
+def test_triage_names_what_is_wrong_with_a_line_and_goes_on(model_dir, tmp_path, capsys):
+    messages = tmp_path / "export.jsonl"
+    messages.write_bytes(
+        b'{"body": "waar is mijn pakket \xff"}\n'
+        b'{"body": 5}\n'
+        b'["waar is mijn pakket"]\n'
+        b'{"body": "\\ud83d waar is mijn pakket? order 12345"}\n'
+    )
+    capsys.readouterr()
+
+    exit_code = main(["triage", "--model", str(model_dir), str(messages)])
+
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert exit_code == 1
+    assert lines[:3] == [
+        {"error": "line 1: not UTF-8 (byte 30)"},
+        {"error": "line 2: body: Input should be a valid string"},
+        {"error": "line 3: not a JSON object with subject and body"},
+    ]
+    assert lines[3]["category"] == "order_status"  # a lone surrogate, as text cut in UTF-16 units leaves one
+    assert "line 2: body: Input should be a valid string" in captured.err
+
+
+def test_triage_serves_the_shipped_default_model_unless_told_otherwise(tmp_path, capsys):
+    messages = _write_jsonl(tmp_path / "inbox.jsonl", [{"subject": "Waar blijft mijn pakket?", "body": ""}])
+    shipped = json.loads((Path(DEFAULT_MODEL_DIR) / "model.json").read_text(encoding="utf-8"))
+    capsys.readouterr()
+
+    assert main(["triage", str(messages)]) == 0
+
+    result = json.loads(capsys.readouterr().out)
+    assert (result["model_name"], result["model_version"]) == (shipped["name"], shipped["version"])
 
 
 def test_train_with_refit_fits_the_exported_model_on_every_row(tmp_path):

@@ -70,15 +70,18 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
         )
 
     language = message_language(message.language, text)
-    if language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE:
+    unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
+    if unsupported:
         reasons.insert(0, unsupported_language_reason(language))
     verdict = classify(text)
     reasons += verdict.reasons
-    if verdict.category != OUT_OF_SCOPE:
+    category, explanation = verdict.category, verdict.explanation
+    if category != OUT_OF_SCOPE:
         if verdict.confidence < MIN_CONFIDENCE:
             reasons.append(REASON_LOW_CONFIDENCE)
-        if verdict.category == PRIVACY_CATEGORY or verdict.mentions_privacy:
-            reasons.append(REASON_PRIVACY)
-    return triage_result(
-        triager, verdict.category, verdict.confidence, language, load, cues, reasons, verdict.explanation
-    )
+        if category == PRIVACY_CATEGORY or verdict.mentions_privacy:
+            reasons.append(REASON_PRIVACY)  # a privacy request in any language goes to the privacy queue
+        if unsupported:  # the model knows only the supported languages: its category is a guess, said as one
+            category = OUT_OF_SCOPE
+            explanation = f"{reasons[0]}: best guess '{verdict.category}' ({verdict.confidence}); {explanation}"
+    return triage_result(triager, category, verdict.confidence, language, load, cues, reasons, explanation)

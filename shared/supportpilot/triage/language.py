@@ -1,12 +1,22 @@
-"""A small stopword-frequency language detector (nl, en, de, fr, es, tr, it, pt; otherwise "und").
+"""A small language detector: the script for text mostly outside the Latin alphabet (ar, el, fa, he, hi, ja, ko,
+ru, th, uk, ur, zh), else stopword frequencies (nl, en, de, fr, es, tr, it, pt, pl, sv, da); otherwise "und".
 
-Enough to tell the supported languages from the ones a person has to handle. Gendered third-person
-pronouns (he/she, hij/zij, er/sie, il/elle, ...) and words spelled like them in another language
-(Turkish "her") are left out on purpose so that they cannot shift a result; see the fairness tests.
+Enough to tell the supported languages from the ones a person has to handle. Hand-written, because the
+maintained detectors measured here (2026-11-29) do not fit the classify stage:
+- fastText's language model (lid.176.ftz, with fasttext-predict: 1.3 MB, no numpy) takes 20-35 ms to load,
+  most of the cold start's room, and called 10 of the 2,259 Dutch and English seed messages another language
+  (Afrikaans, Danish, Basque...), each of which would go to a person as unsupported; this detector calls 2
+  so, and 27 undetermined (which only rules out an automatic reply);
+- langdetect needs about 0.3 s for its first answer; py3langid needs numpy; lingua's wheel is 170 MB; pycld2
+  has no wheel for arm64, the functions' architecture.
+Gendered third-person pronouns (he/she, hij/zij, er/sie, il/elle, on/ona, ...) and words spelled like them in
+another language (Turkish "her") are left out on purpose so that they cannot shift a result; see the fairness
+tests.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 
 from supportpilot.regex_store import compiled
@@ -42,6 +52,15 @@ _STOPWORDS: dict[str, str] = {
         nerede neden nasil daha gibi kadar hala hic degil olan sonra once lutfen tesekkur
         tesekkurler merhaba evet hayir veya cunku hep simdi hemen ki olarak icinde diye gun bugun dun
         sey ya""",
+    # Folded as fold_text folds (no accents; l-stroke stays). Words that a supported language lists too ("en",
+    # "kan", "for", "at", "er") are left out, so that they keep their full weight there.
+    "pl": """sie jest ze na w z co jak ale po od za czy juz jeszcze moja moje moj mam dla tak bardzo
+        dzien dobry prosze dziekuje pozdrawiam kiedy gdzie dlaczego zamowienie paczka przesyłka sa był
+        było mnie mi tylko jestem""",
+    "sv": """och att det som ar pa inte jag har min mitt till med av den nar hej tack halsningar hur
+        varfor vi mig du annu fortfarande bestallning paket fick""",
+    "da": """og ikke jeg af hvordan hvorfor hvor hvornar hvad tak venlig hilsen endnu stadig mit mig pakke bestilling
+        fik modtaget""",
 }
 _LANGUAGES = tuple(_STOPWORDS)
 
@@ -61,6 +80,9 @@ _CHAR_HINTS = {
     "es": compiled("[\u00f1\u00bf\u00a1]"),  # n-tilde, inverted question and exclamation marks
     "pt": compiled("[\u00e3\u00f5]"),  # a-tilde, o-tilde
     "fr": compiled("\u0153"),  # oe ligature
+    "pl": compiled("[\u0105\u0119\u0142\u015b\u0107\u0144\u017c\u017a]"),  # a/e-ogonek, l-stroke, s/c/n/z-acute, z-dot
+    "sv": compiled("\u00e5"),  # a-ring
+    "da": compiled("[\u00e5\u00e6\u00f8]"),  # a-ring (as in Swedish), ae, o-slash
 }
 _CHAR_HINT_WEIGHT = 2.0
 
@@ -72,9 +94,53 @@ _ORDER = SUPPORTED_LANGUAGES + tuple(lang for lang in _LANGUAGES if lang not in 
 _PRIORITY = {lang: i for i, lang in enumerate(_ORDER)}
 
 
+# Scripts other than Latin: [first, end) code points and the language a text mostly in that script gets,
+# unless a letter that only another language of the script uses shows (`_SCRIPT_REFINEMENTS`).
+_SCRIPT_BLOCKS = (
+    (0x0370, 0x0400, "el"),
+    (0x0400, 0x0530, "ru"),
+    (0x0590, 0x0600, "he"),
+    (0x0600, 0x0700, "ar"),
+    (0x0900, 0x0980, "hi"),
+    (0x0E00, 0x0E80, "th"),
+    (0x3040, 0x3100, "ja"),  # kana
+    (0x4E00, 0xA000, "zh"),  # Han characters
+    (0xAC00, 0xD7B0, "ko"),  # Hangul syllables
+)
+_SCRIPT_REFINEMENTS = {
+    "ru": (("uk", compiled("[\u0404\u0406\u0407\u0454\u0456\u0457\u0490\u0491]")),),  # ye, i, yi, ghe upturn
+    "ar": (
+        ("ur", compiled("[\u0679\u0688\u0691\u06ba\u06d2]")),  # tteh, ddal, rreh, noon ghunna, yeh barree
+        ("fa", compiled("[\u067e\u0686\u0698\u06a9\u06af\u06cc]")),  # peh, tcheh, jeh, keheh, gaf, farsi yeh
+    ),
+    "zh": (("ja", compiled("[\u3040-\u30ff]")),),  # kana among Han characters
+}
+_SCRIPT_STARTS = [first for first, _, _ in _SCRIPT_BLOCKS]
+_OTHER_SCRIPT = compiled("[" + "".join(f"\\u{first:04x}-\\u{end - 1:04x}" for first, end, _ in _SCRIPT_BLOCKS) + "]")
+_LATIN_LETTER = compiled("[A-Za-z\u00c0-\u024f]")
+
+
+def _script_language(text: str) -> tuple[str, float] | None:
+    """The language of a text written mostly in one of `_SCRIPT_BLOCKS`, and the share of its letters in that
+    script; None for a text mostly in Latin letters."""
+    other = _OTHER_SCRIPT.findall(text)
+    if not other or len(other) <= len(latin := _LATIN_LETTER.findall(text)):
+        return None
+    blocks = Counter(bisect_right(_SCRIPT_STARTS, ord(letter)) - 1 for letter in other)
+    block, count = blocks.most_common(1)[0]
+    language = _SCRIPT_BLOCKS[block][2]
+    for variant, letters in _SCRIPT_REFINEMENTS.get(language, ()):
+        if letters.search(text):
+            language = variant
+            break
+    return language, round(count / (len(other) + len(latin)), 3)
+
+
 def detect_language(text: str) -> tuple[str, float]:
     """Return (ISO 639-1 code or "und", confidence 0..1). Never raises on text."""
     text = text[:_MAX_CHARS]
+    if not text.isascii() and (script := _script_language(text)) is not None:
+        return script
     scores = dict.fromkeys(_LANGUAGES, 0.0)
     counts = Counter(_TOKEN.findall(fold_text(text)))
     for token in counts.keys() & _WEIGHTS.keys():
@@ -83,7 +149,9 @@ def detect_language(text: str) -> tuple[str, float]:
     if not text.isascii():
         lowered = text.lower()
         for lang, pattern in _CHAR_HINTS.items():
-            if pattern.search(lowered):
+            # A letter confirms a language its words already suggest, never makes one: else a name (a Dutch
+            # message signed "Ayşe" or "Nuñez") would change the language, and the customer's treatment.
+            if scores[lang] >= _MIN_SCORE and pattern.search(lowered):
                 scores[lang] += _CHAR_HINT_WEIGHT
     # Highest score first; ties go to the supported languages (the benefit of the doubt). Rounded: weights
     # such as 1/3 summed in another order (set order follows the process's hash seed) must still tie.

@@ -183,6 +183,9 @@ def test_high_emotional_load_goes_to_a_person() -> None:
         ("Bonjour, je n'ai toujours pas reçu ma commande, pouvez-vous m'aider?", "fr"),
         ("Hola, todavía no he recibido mi pedido, ¿me pueden ayudar?", "es"),
         ("Merhaba, siparişim hala gelmedi, lütfen yard\u0131m eder misiniz?", "tr"),
+        ("Dzień dobry, moja paczka jeszcze nie dotarła. Kiedy ją dostanę?", "pl"),
+        ("مرحبا، طلبي لم يصل بعد، متى سيصل؟", "ar"),
+        ("Добрий день, моє замовлення ще не прийшло. Коли воно буде?", "uk"),
     ],
 )
 def test_unsupported_language_goes_to_a_person(body: str, language: str) -> None:

@@ -22,6 +22,20 @@ from supportpilot.triage.language import detect_language
         ("Merhaba, siparişim hala gelmedi, lütfen bana yard\u0131m eder misiniz?", "tr"),
         ("Buongiorno, non ho ancora ricevuto il mio ordine, grazie per l'aiuto.", "it"),
         ("Olá, ainda não recebi a minha encomenda, obrigado pela ajuda.", "pt"),
+        ("Dzień dobry, moja paczka jeszcze nie dotarła. Kiedy ją dostanę?", "pl"),
+        ("Hej, min beställning har inte kommit än. När kommer den?", "sv"),
+        ("Hej, min bestilling er ikke kommet endnu. Hvornår kommer den?", "da"),
+        ("مرحبا، طلبي لم يصل بعد، متى سيصل؟", "ar"),
+        ("سلام، سفارش من هنوز نرسیده است. کی می‌رسد؟", "fa"),
+        ("Здравствуйте, мой заказ еще не пришел. Когда он придет?", "ru"),
+        ("Добрий день, моє замовлення ще не прийшло. Коли воно буде?", "uk"),
+        ("Γεια σας, η παραγγελία μου δεν έχει φτάσει ακόμα.", "el"),
+        ("שלום, ההזמנה שלי עדיין לא הגיעה.", "he"),
+        ("你好\uff0c我的订单还没有到\uff0c请问什么时候到\uff1f", "zh"),
+        ("こんにちは、注文した商品がまだ届いていません。", "ja"),
+        ("안녕하세요, 주문한 상품이 아직 도착하지 않았습니다.", "ko"),
+        ("नमस्ते, मेरा ऑर्डर अभी तक नहीं आया है।", "hi"),
+        ("สวัสดีครับ สินค้าที่สั่งยังไม่มาถึง", "th"),
     ],
 )
 def test_detects_language(text: str, language: str) -> None:
@@ -61,3 +75,13 @@ def test_a_tie_goes_to_the_supported_language_whatever_the_hash_seed() -> None:
     answers = {run.stdout.decode().strip() for run in runs}
 
     assert answers == {"nl"}
+
+
+@pytest.mark.parametrize("name", ["Ayşe Y\u0131lmaz", "Javier Nuñez", "Łukasz Żak", "Åsa Ødegård", "Çağla Şahin"])
+def test_a_name_with_letters_of_another_language_does_not_change_the_language(name: str) -> None:
+    for text in ("Pakket niet ontvangen. Groet, {}", "Still no parcel, thanks. {}", "Bestelling kwijt, {}"):
+        assert detect_language(text.format(name)) == detect_language(text.format("Anna Jansen"))
+
+
+def test_a_few_letters_of_another_script_leave_a_latin_text_its_language() -> None:
+    assert detect_language("Ik heb de mok 'Москва' besteld, maar hij is kapot aangekomen.")[0] == "nl"

@@ -12,6 +12,7 @@ from functools import cache
 
 from supportpilot.regex_store import compiled
 from supportpilot.triage.interface import fold_text
+from supportpilot.triage.neutral import neutralise_names
 
 
 def _words(*alternatives: str) -> str:
@@ -248,6 +249,18 @@ def _capital_share(text: str) -> tuple[float, int]:
     return (upper / total if total else 0.0), upper
 
 
+def _shouts(text: str) -> bool:
+    share, upper_letters = _capital_share(text)
+    return share >= _CAPS_MIN_SHARE and upper_letters >= _CAPS_MIN_LETTERS
+
+
+def _written_in_capitals(text: str) -> bool:
+    """Whether the writer uses capitals for emphasis. Names do not count: a surname written in capitals
+    ("Jean DUPONT-VERSTRAETEN", as Belgian and French forms write it) would make a long name raise the load
+    where a short one does not. Checked without them only when the raw text would fire (most texts do not)."""
+    return _has_capitals(text) and _shouts(text) and _shouts(neutralise_names(text))
+
+
 def emotional_load(text: str, contacts_last_7_days: int | None = None) -> tuple[float, list[str]]:
     """Return (load in 0..1, cue labels). Never raises on text."""
     text = text[:_MAX_CHARS]
@@ -260,8 +273,7 @@ def emotional_load(text: str, contacts_last_7_days: int | None = None) -> tuple[
                 load += weight
                 cues.append(cue)
 
-    share, upper_letters = _capital_share(text) if _has_capitals(text) else (0.0, 0)
-    if share >= _CAPS_MIN_SHARE and upper_letters >= _CAPS_MIN_LETTERS:
+    if _written_in_capitals(text):
         load += _CAPS_WEIGHT
         cues.append("capitals")
 

@@ -76,3 +76,20 @@ def test_cues_never_contain_the_customers_words() -> None:
     for cue in cues:
         for word in ("oplichters", "schandalig", "consumentenbond", "trustpilot"):
             assert word not in cue.lower()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Bestelling nog niet ontvangen!! Groeten, {}",
+        "Where is my order? Kind regards,\n{}",
+        "Mevrouw {} hier: waar blijft mijn bestelling?",
+    ],
+)
+@pytest.mark.parametrize("name", ["Jean DUPONT-VERSTRAETEN", "MARY-ANNE O'CONNOR-SMITH", "PIETER VAN DEN BERGH"])
+def test_a_name_in_capitals_is_no_shouting(message: str, name: str) -> None:
+    assert emotional_load(message.format(name)) == emotional_load(message.format("Jan Smit"))
+
+
+def test_shouting_beside_a_name_still_counts() -> None:
+    assert "capitals" in emotional_load("WAAR BLIJFT MIJN PAKKET, IK WACHT AL DRIE WEKEN\nGroeten, Jan Smit")[1]

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from supportpilot.mail.text import split_reply
 from supportpilot.models import TriageResult
 from supportpilot.triage.emotion import emotional_load
 from supportpilot.triage.interface import (
@@ -48,6 +49,14 @@ class Classification:
     mentions_privacy: bool = False  # personal data is asked about, even when another category won
 
 
+def own_text(text: str) -> str:
+    """The writer's own words of a mail: without quoted earlier messages and signature, when anything is left."""
+    if "\n" not in text:
+        return text
+    new, _, _ = split_reply(text)
+    return new if has_letters(new) else text
+
+
 def triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
     """Never raises on a message: a bug in a triager hands the message to a person instead of losing it."""
     try:
@@ -60,7 +69,10 @@ def triage_message(triager: Triager, message: TriageInput, classify: Callable[[s
 def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
     text, truncated = message_text(message)
     reasons = [REASON_TRUNCATED] if truncated else []
-    load, cues = emotional_load(text, message.contacts_last_7_days)
+    # This message's own words: a thank-you that quotes an angry earlier mail is no angry mail, and an English
+    # reply to the shop's Dutch one is English. The model reads them too (`linear_model.tokenise`).
+    own = own_text(text)
+    load, cues = emotional_load(own, message.contacts_last_7_days)
     if load >= HIGH_EMOTIONAL_LOAD:
         reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
     if not has_letters(text):
@@ -69,7 +81,9 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
         )
 
-    language = message_language(message.language, text)
+    language = message_language(message.language, own)
+    if language == UNDETERMINED_LANGUAGE and own != text:  # too few own words ("Ok!"): the thread tells
+        language = message_language(None, text)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:
         reasons.insert(0, unsupported_language_reason(language))

@@ -40,17 +40,15 @@ from operator import add, is_not, itemgetter, lshift, mul
 from pathlib import Path
 from typing import Any, Protocol
 
-from supportpilot.mail.text import split_reply
 from supportpilot.models import TriageResult
 from supportpilot.regex_store import compiled
-from supportpilot.triage.frame import Classification, triage_message
+from supportpilot.triage.frame import Classification, own_text, triage_message
 from supportpilot.triage.interface import (
     OUT_OF_SCOPE,
     REASON_LOW_CONFIDENCE,
     REASON_OUT_OF_SCOPE,
     TriageInput,
     fold_text,
-    has_letters,
 )
 from supportpilot.triage.neutral import NEUTRAL_TOKENS, neutralise_names
 
@@ -145,14 +143,6 @@ def normalise(text: str) -> str:
         text = _AMOUNT.sub(" <amount> ", text)
     text = _ORDER_REF.sub(" <order> ", text)
     return _DIGITS.sub(" <num> ", text)
-
-
-def own_text(text: str) -> str:
-    """The writer's own words of a mail: without quoted earlier messages and signature, when anything is left."""
-    if "\n" not in text:
-        return text
-    new, _, _ = split_reply(text)
-    return new if has_letters(new) else text
 
 
 def tokenise(text: str) -> list[str]:

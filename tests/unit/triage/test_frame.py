@@ -49,3 +49,29 @@ def test_a_category_in_a_supported_language_stands():
 
     assert result.language == "nl"
     assert (result.category, result.needs_human) == ("order_status", False)
+
+
+def test_a_thank_you_quoting_an_angry_mail_carries_no_load_of_its_own():
+    reply = TriageInput(
+        subject="Re: Uw bestelling",
+        body="Top, het pakket is binnen. Bedankt voor de snelle hulp!\n\n"
+        "Op ma 23 nov 2026 om 10:12 schreef klant@example.nl:\n"
+        "> DIT IS DE DERDE KEER DAT IK MAIL!!! Belachelijk, ik stap naar de Consumentenbond.",
+    )
+
+    result = SureModel("order_status").triage(reply)
+
+    assert (result.emotional_load, result.high_emotional_load, result.needs_human) == (0.0, False, False)
+
+
+def test_a_reply_is_in_the_language_of_its_own_words_not_of_the_quoted_mail():
+    quoted = (
+        "\n\nOp ma 23 nov 2026 om 10:12 schreef support@example.nl:\n"
+        "> Beste klant, wij hebben uw bestelling opnieuw verzonden. U ontvangt morgen een track en trace code."
+    )
+
+    english = SureModel("order_status").triage(TriageInput(body="Thanks, that worked, much appreciated." + quoted))
+    too_short_to_tell = SureModel("order_status").triage(TriageInput(body="Ok!" + quoted))
+
+    assert english.language == "en"
+    assert too_short_to_tell.language == "nl"

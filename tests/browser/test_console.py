@@ -172,6 +172,42 @@ def test_an_invalid_label_names_the_field_and_a_decision_taken_meanwhile_is_a_co
     assert not browser.find_element(By.ID, "suggestion-form").is_displayed()
 
 
+def test_a_conflict_stays_said_when_loading_the_ticket_again_fails(demo, browser):
+    sign_in(browser, demo, AGENT)
+    rows = queue_rows(browser)
+    undecided = next(
+        ticket_id
+        for ticket_id in (r.get_attribute("data-ticket-id") for r in rows)
+        if (demo.call("GET", f"/api/tickets/{ticket_id}", demo.token(AGENT))[1].get("suggested_action") or {}).get(
+            "status"
+        )
+        == "proposed"
+    )
+    open_ticket(browser, undecided)
+    status, _ = demo.call(
+        "POST", f"/api/tickets/{undecided}/suggestion", demo.token(SUPERVISOR), {"decision": "rejected"}
+    )
+    assert status == 200
+    # The next load of a ticket fails, as when the API is briefly unavailable.
+    browser.execute_script(
+        """
+        const original = window.fetch;
+        window.fetch = (url, options = {}) => {
+          const ticketLoad = (options.method || "GET") === "GET" && String(url).includes("api/tickets/");
+          if (!ticketLoad) return original(url, options);
+          window.fetch = original;
+          return Promise.resolve(new Response('{"message": "unavailable"}', { status: 503 }));
+        };
+        """
+    )
+
+    browser.find_element(By.CSS_SELECTOR, '#suggestion-form button[value="approved"]').click()
+
+    wait(browser).until(lambda d: "Loading its current state failed" in d.find_element(By.ID, "status").text)
+    assert "Conflict (409)" in error_text(browser)
+    assert f"already rejected by operator {subject_of(demo.token(SUPERVISOR))}" in error_text(browser)
+
+
 def test_the_ui_switches_to_dutch(demo, browser):
     sign_in(browser, demo, AGENT)
     queue_rows(browser)

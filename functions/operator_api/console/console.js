@@ -179,9 +179,17 @@ class ApiError extends ConsoleError {
 
 async function reloadAfterConflict(error, reload, key) {
   // A 409: what the operator acted on changed meanwhile (or its state does not allow this). The error stays;
-  // the view is loaded again, so they see what the other person did, and the status line says so.
-  if (!(error instanceof ApiError && error.status === 409) || !(await reload())) return;
-  say(key, {}, "warning");
+  // the view is loaded again, so they see what the other person did, and the status line says so. When that
+  // load fails, the 409 stays in the error box all the same (it says why nothing was done), and the status
+  // line says the view could not be loaded (unless the failure signed them out).
+  if (!(error instanceof ApiError && error.status === 409)) return;
+  const conflict = state.error;
+  if (await reload()) say(key, {}, "warning");
+  else if (state.token) {
+    state.error = conflict;
+    renderError();
+    say("conflict_not_reloaded", {}, "warning");
+  }
 }
 
 async function reloadAfterSuccess(reload, key, values = {}) {

@@ -32,6 +32,7 @@ from supportpilot.triage.interface import (
     unsupported_language_reason,
 )
 from supportpilot.triage.language import message_language
+from supportpilot.triage.neutral import neutralise_names
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +82,11 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
         )
 
-    language = message_language(message.language, own)
+    # Names neutralised: "Mia" and "Nur" are also Italian and German stopwords, and a signature must not make a
+    # Dutch message foreign.
+    language = message_language(message.language, neutralise_names(own))
     if language == UNDETERMINED_LANGUAGE and own != text:  # too few own words ("Ok!"): the thread tells
-        language = message_language(None, text)
+        language = message_language(None, neutralise_names(text))
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:
         reasons.insert(0, unsupported_language_reason(language))

@@ -75,3 +75,11 @@ def test_a_reply_is_in_the_language_of_its_own_words_not_of_the_quoted_mail():
 
     assert english.language == "en"
     assert too_short_to_tell.language == "nl"
+
+
+def test_a_name_that_is_a_word_of_another_language_does_not_make_the_message_foreign():
+    def triage(name: str):
+        return SureModel("order_status").triage(TriageInput(body=f"Pakket kwijt. Groetjes, {name}"))
+
+    for name in ("Mia", "Nur"):  # an Italian and a German stopword
+        assert triage(name) == triage("Anna")

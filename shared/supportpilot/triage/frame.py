@@ -83,10 +83,12 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
         )
 
     # Names neutralised: "Mia" and "Nur" are also Italian and German stopwords, and a signature must not make a
-    # Dutch message foreign.
-    language = message_language(message.language, neutralise_names(own))
-    if language == UNDETERMINED_LANGUAGE and own != text:  # too few own words ("Ok!"): the thread tells
-        language = message_language(None, neutralise_names(text))
+    # Dutch message foreign. The model neutralises the same text (`neutralise_names` keeps its last answer).
+    neutral = neutralise_names(text)
+    own_neutral = own_text(neutral)
+    language = message_language(message.language, own_neutral)
+    if language == UNDETERMINED_LANGUAGE and own_neutral != neutral:  # too few own words ("Ok!"): the thread tells
+        language = message_language(None, neutral)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:
         reasons.insert(0, unsupported_language_reason(language))

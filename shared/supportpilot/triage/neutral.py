@@ -23,6 +23,7 @@ the list on purpose; they are neutralised only in the positions above.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from supportpilot.regex_store import compiled
 
@@ -154,6 +155,7 @@ def _person_in_run(match: re.Match[str]) -> str:
     return run
 
 
+@lru_cache(maxsize=1)  # triage_message asks for a message's text before the model's tokenise does
 def neutralise_names(text: str) -> str:
     """The raw text with names in greetings, sign-offs, introductions and after titles or first names as `<name>`."""
     if text == text.lower():  # every rule needs a capitalised name part

@@ -70,9 +70,12 @@ def triage_message(triager: Triager, message: TriageInput, classify: Callable[[s
 def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
     text, truncated = message_text(message)
     reasons = [REASON_TRUNCATED] if truncated else []
-    # This message's own words: a thank-you that quotes an angry earlier mail is no angry mail, and an English
-    # reply to the shop's Dutch one is English. The model reads them too (`linear_model.tokenise`).
-    own = own_text(text)
+    # This message's own words, names neutralised, as the model reads them (`linear_model.tokenise`; it gets
+    # this `neutralise_names` answer from its cache): a thank-you that quotes an angry earlier mail is no angry
+    # mail, an English reply to the shop's Dutch one is English, and "Mia" and "Nur" (Italian and German
+    # stopwords) in a signature do not make a Dutch message foreign.
+    neutral = neutralise_names(text)
+    own = own_text(neutral)
     load, cues = emotional_load(own, message.contacts_last_7_days)
     if load >= HIGH_EMOTIONAL_LOAD:
         reasons.append(REASON_HIGH_EMOTIONAL_LOAD)
@@ -82,12 +85,8 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
         )
 
-    # Names neutralised: "Mia" and "Nur" are also Italian and German stopwords, and a signature must not make a
-    # Dutch message foreign. The model neutralises the same text (`neutralise_names` keeps its last answer).
-    neutral = neutralise_names(text)
-    own_neutral = own_text(neutral)
-    language = message_language(message.language, own_neutral)
-    if language == UNDETERMINED_LANGUAGE and own_neutral != neutral:  # too few own words ("Ok!"): the thread tells
+    language = message_language(message.language, own)
+    if language == UNDETERMINED_LANGUAGE and own != neutral:  # too few own words ("Ok!"): the thread tells
         language = message_language(None, neutral)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:

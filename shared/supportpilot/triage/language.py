@@ -1,12 +1,12 @@
 """A small language detector: the script for text mostly outside the Latin alphabet (ar, el, fa, he, hi, ja, ko,
-ru, th, uk, ur, zh), else stopword frequencies (nl, en, de, fr, es, tr, it, pt, pl, sv, da); otherwise "und".
+ru, th, uk, ur, zh), else stopword frequencies (nl, en, de, fr, es, tr, it, pt, pl, sv, da, no); otherwise "und".
 
 Enough to tell the supported languages from the ones a person has to handle. Hand-written, because the
 maintained detectors measured here (2026-11-29) do not fit the classify stage:
 - fastText's language model (lid.176.ftz, with fasttext-predict: 1.3 MB, no numpy) takes 20-35 ms to load,
   most of the cold start's room, and called 10 of the 2,259 Dutch and English seed messages another language
-  (Afrikaans, Danish, Basque...), each of which would go to a person as unsupported; this detector calls 2
-  so, and 27 undetermined (which only rules out an automatic reply);
+  (Afrikaans, Danish, Basque...), each of which would go to a person as unsupported; this detector calls none
+  so, and 29 undetermined (which only rules out an automatic reply);
 - langdetect needs about 0.3 s for its first answer; py3langid needs numpy; lingua's wheel is 170 MB; pycld2
   has no wheel for arm64, the functions' architecture.
 Gendered third-person pronouns (he/she, hij/zij, er/sie, il/elle, on/ona, ...) and words spelled like them in
@@ -27,7 +27,7 @@ _STOPWORDS: dict[str, str] = {
         om ook als bij nog wel geen naar wat waar wanneer hoe heb hebt heeft hebben ben bent was wordt
         worden kan kunt kunnen wil wilt graag jullie ons onze mij al dan of tot uit over door te zo
         toch even moet nu alleen omdat weer hier daar bedankt alvast groet groeten vriendelijke dank
-        gij ge nie ni ook wij we waarom zou zal heel niks niets iets""",
+        gij ge nie ni ook wij we waarom zou zal heel niks niets iets ja nee""",
     "en": """the a an and of to in is it i my me you your we our not that this for on with have has
         had was were be been are but can could would will please thanks thank what where when how why
         there from at by do does did don t am im just still yet any some about which who if or so they
@@ -35,7 +35,7 @@ _STOPWORDS: dict[str, str] = {
     "de": """der die das und ist ich nicht ein eine einen mit auf fur den dem des zu von wie wo wann
         warum habe hat haben bin sind war mein meine meinen mir mich es auch noch aber oder wenn dass
         bitte danke kann konnen schon nur bei nach aus bis doch keine kein wurde wird werden immer
-        hallo guten tag vielen grusse freundlichen""",
+        hallo guten tag vielen grusse freundlichen ja nein""",
     "fr": """le la les un une des du de et est je j ai pas ne que qui pour dans sur avec mon ma mes
         vous votre vos nous notre ce cette mais ou au aux suis etait sont avoir merci bonjour toujours
         tres plus y c qu n bien depuis cordialement""",
@@ -61,6 +61,8 @@ _STOPWORDS: dict[str, str] = {
         varfor vi mig du annu fortfarande bestallning paket fick""",
     "da": """og ikke jeg af hvordan hvorfor hvor hvornar hvad tak venlig hilsen endnu stadig mit mig pakke bestilling
         fik modtaget""",
+    "no": """og ikke jeg hvordan hvorfor hvor hva hei takk vennlig hilsen enna fortsatt meg deg dere noe pakken
+        pakke bestilling fikk mottatt""",
 }
 _LANGUAGES = tuple(_STOPWORDS)
 
@@ -89,6 +91,9 @@ _CHAR_HINT_WEIGHT = 2.0
 _TOKEN = compiled(r"[^\W\d_]+")
 _MAX_CHARS = 5_000  # the opening of a message is plenty to tell its language
 _MIN_SCORE = 1.0
+# An unsupported language sends the message to a person with its category as a mere guess, so it takes more than
+# one word's evidence: a reply "Ja" (also Portuguese "ja") or "Ok, danke" stays undetermined, and its thread decides.
+_MIN_UNSUPPORTED_SCORE = 2.0
 _FULL_EVIDENCE = 3.0
 _ORDER = SUPPORTED_LANGUAGES + tuple(lang for lang in _LANGUAGES if lang not in SUPPORTED_LANGUAGES)
 _PRIORITY = {lang: i for i, lang in enumerate(_ORDER)}
@@ -159,7 +164,7 @@ def detect_language(text: str) -> tuple[str, float]:
         ((lang, round(score, 9)) for lang, score in scores.items()), key=lambda item: (-item[1], _PRIORITY[item[0]])
     )
     (best, best_score), (_, second_score) = ranked[0], ranked[1]
-    if best_score < _MIN_SCORE:
+    if best_score < (_MIN_SCORE if best in SUPPORTED_LANGUAGES else _MIN_UNSUPPORTED_SCORE):
         return UNDETERMINED_LANGUAGE, 0.0
     margin = (best_score - second_score) / best_score
     evidence = min(1.0, best_score / _FULL_EVIDENCE)

@@ -72,9 +72,11 @@ def test_a_reply_is_in_the_language_of_its_own_words_not_of_the_quoted_mail():
 
     english = SureModel("order_status").triage(TriageInput(body="Thanks, that worked, much appreciated." + quoted))
     too_short_to_tell = SureModel("order_status").triage(TriageInput(body="Ok!" + quoted))
+    yes = SureModel("order_status").triage(TriageInput(body="Ja" + quoted))  # "ja" is Portuguese too
 
     assert english.language == "en"
     assert too_short_to_tell.language == "nl"
+    assert (yes.language, yes.category, yes.needs_human) == ("nl", "order_status", False)
 
 
 def test_a_name_that_is_a_word_of_another_language_does_not_make_the_message_foreign():

@@ -25,6 +25,7 @@ from supportpilot.triage.language import detect_language
         ("Dzień dobry, moja paczka jeszcze nie dotarła. Kiedy ją dostanę?", "pl"),
         ("Hej, min beställning har inte kommit än. När kommer den?", "sv"),
         ("Hej, min bestilling er ikke kommet endnu. Hvornår kommer den?", "da"),
+        ("Hei, jeg har ikke mottatt pakken min ennå. Kan dere sjekke det?", "no"),
         ("مرحبا، طلبي لم يصل بعد، متى سيصل؟", "ar"),
         ("سلام، سفارش من هنوز نرسیده است. کی می‌رسد؟", "fa"),
         ("Здравствуйте, мой заказ еще не пришел. Когда он придет?", "ru"),
@@ -46,6 +47,11 @@ def test_detects_language(text: str, language: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "ok", "🙂🙂", "12345 67890", "SKU-4471-XL"])
 def test_too_little_text_is_undetermined(text: str) -> None:
+    assert detect_language(text) == ("und", 0.0)
+
+
+@pytest.mark.parametrize("text", ["Ja", "Danke!", "Obrigado", "Merci :)", "Ok, gracias"])
+def test_one_word_of_another_language_does_not_make_a_message_foreign(text: str) -> None:
     assert detect_language(text) == ("und", 0.0)
 
 

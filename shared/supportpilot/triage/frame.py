@@ -14,10 +14,12 @@ from supportpilot.models import TriageResult
 from supportpilot.triage.emotion import emotional_load
 from supportpilot.triage.interface import (
     HIGH_EMOTIONAL_LOAD,
+    MAX_TRIAGE_CHARS,
     MIN_CONFIDENCE,
     OUT_OF_SCOPE,
     REASON_HIGH_EMOTIONAL_LOAD,
     REASON_LOW_CONFIDENCE,
+    REASON_NO_BODY,
     REASON_NO_TEXT,
     REASON_PRIVACY,
     REASON_TRIAGE_FAILED,
@@ -28,10 +30,11 @@ from supportpilot.triage.interface import (
     Triager,
     has_letters,
     message_text,
+    mixed_languages_reason,
     triage_result,
     unsupported_language_reason,
 )
-from supportpilot.triage.language import message_language
+from supportpilot.triage.language import message_language, mixed_languages
 from supportpilot.triage.neutral import neutralise_names
 
 logger = logging.getLogger(__name__)
@@ -50,11 +53,14 @@ class Classification:
     mentions_privacy: bool = False  # personal data is asked about, even when another category won
 
 
+def new_words(text: str) -> str:
+    """A mail without quoted earlier messages and signature (a single line as it is)."""
+    return split_reply(text)[0] if "\n" in text else text
+
+
 def own_text(text: str) -> str:
     """The writer's own words of a mail: without quoted earlier messages and signature, when anything is left."""
-    if "\n" not in text:
-        return text
-    new, _, _ = split_reply(text)
+    new = new_words(text)
     return new if has_letters(new) else text
 
 
@@ -85,12 +91,16 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
         )
 
+    if not has_letters(new_words(message.body[:MAX_TRIAGE_CHARS])):  # the model reads the subject, or the quote
+        reasons.append(REASON_NO_BODY)
     language = message_language(message.language, own)
     if language == UNDETERMINED_LANGUAGE and own != neutral:  # too few own words ("Ok!"): the thread tells
         language = message_language(None, neutral)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:
         reasons.insert(0, unsupported_language_reason(language))
+    if mixed := mixed_languages(own):  # which language would a reply take?
+        reasons.append(mixed_languages_reason(mixed))
     verdict = classify(text)
     reasons += verdict.reasons
     category, explanation = verdict.category, verdict.explanation

@@ -44,10 +44,15 @@ REASON_TRUNCATED = "message truncated for triage"
 REASON_PRIVACY = "privacy request: handled by a person"
 REASON_HIGH_EMOTIONAL_LOAD = "high emotional load"
 REASON_TRIAGE_FAILED = "triage failed: internal error"
+REASON_NO_BODY = "no message of their own: only a subject or quoted mail"
 
 
 def unsupported_language_reason(language: str) -> str:
     return f"unsupported language: {language}"
+
+
+def mixed_languages_reason(languages: list[str]) -> str:
+    return f"mixed languages: {', '.join(languages)}"
 
 
 class TriageInput(BaseModel):

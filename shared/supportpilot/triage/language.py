@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
+from functools import lru_cache
 
 from supportpilot.regex_store import compiled
 from supportpilot.triage.interface import SUPPORTED_LANGUAGES, UNDETERMINED_LANGUAGE, fold_text
@@ -27,7 +28,7 @@ _STOPWORDS: dict[str, str] = {
         om ook als bij nog wel geen naar wat waar wanneer hoe heb hebt heeft hebben ben bent was wordt
         worden kan kunt kunnen wil wilt graag jullie ons onze mij al dan of tot uit over door te zo
         toch even moet nu alleen omdat weer hier daar bedankt alvast groet groeten vriendelijke dank
-        gij ge nie ni ook wij we waarom zou zal heel niks niets iets ja nee""",
+        gij ge nie ni ook wij we waarom zou zal heel niks niets iets ja nee in t""",
     "en": """the a an and of to in is it i my me you your we our not that this for on with have has
         had was were be been are but can could would will please thanks thank what where when how why
         there from at by do does did don t am im just still yet any some about which who if or so they
@@ -58,7 +59,7 @@ _STOPWORDS: dict[str, str] = {
         dzien dobry prosze dziekuje pozdrawiam kiedy gdzie dlaczego zamowienie paczka przesyłka sa był
         było mnie mi tylko jestem""",
     "sv": """och att det som ar pa inte jag har min mitt till med av den nar hej tack halsningar hur
-        varfor vi mig du annu fortfarande bestallning paket fick""",
+        varfor vi mig du ni annu fortfarande bestallning paket fick""",
     "da": """og ikke jeg af hvordan hvorfor hvor hvornar hvad tak venlig hilsen endnu stadig mit mig pakke bestilling
         fik modtaget""",
     "no": """og ikke jeg hvordan hvorfor hvor hva hei takk vennlig hilsen enna fortsatt meg deg dere noe pakken
@@ -146,6 +147,17 @@ def detect_language(text: str) -> tuple[str, float]:
     text = text[:_MAX_CHARS]
     if not text.isascii() and (script := _script_language(text)) is not None:
         return script
+    (best, best_score), (_, second_score) = _ranked(text)[:2]
+    if best_score < (_MIN_SCORE if best in SUPPORTED_LANGUAGES else _MIN_UNSUPPORTED_SCORE):
+        return UNDETERMINED_LANGUAGE, 0.0
+    margin = (best_score - second_score) / best_score
+    evidence = min(1.0, best_score / _FULL_EVIDENCE)
+    return best, round(evidence * (0.5 + 0.5 * margin), 3)
+
+
+@lru_cache(maxsize=1)  # the triage frame asks for a message's language, then whether it mixes languages
+def _ranked(text: str) -> list[tuple[str, float]]:
+    """The Latin-script languages by their stopword (and letter) score in `text`, highest first."""
     scores = dict.fromkeys(_LANGUAGES, 0.0)
     counts = Counter(_TOKEN.findall(fold_text(text)))
     for token in counts.keys() & _WEIGHTS.keys():
@@ -158,17 +170,43 @@ def detect_language(text: str) -> tuple[str, float]:
             # message signed "Ayşe" or "Nuñez") would change the language, and the customer's treatment.
             if scores[lang] >= _MIN_SCORE and pattern.search(lowered):
                 scores[lang] += _CHAR_HINT_WEIGHT
-    # Highest score first; ties go to the supported languages (the benefit of the doubt). Rounded: weights
-    # such as 1/3 summed in another order (set order follows the process's hash seed) must still tie.
-    ranked = sorted(
+    # Ties go to the supported languages (the benefit of the doubt). Rounded: weights such as 1/3 summed in
+    # another order (set order follows the process's hash seed) must still tie.
+    return sorted(
         ((lang, round(score, 9)) for lang, score in scores.items()), key=lambda item: (-item[1], _PRIORITY[item[0]])
     )
-    (best, best_score), (_, second_score) = ranked[0], ranked[1]
-    if best_score < (_MIN_SCORE if best in SUPPORTED_LANGUAGES else _MIN_UNSUPPORTED_SCORE):
-        return UNDETERMINED_LANGUAGE, 0.0
-    margin = (best_score - second_score) / best_score
-    evidence = min(1.0, best_score / _FULL_EVIDENCE)
-    return best, round(evidence * (0.5 + 0.5 * margin), 3)
+
+
+# A message mixes languages when it switches between its two highest-scoring languages from sentence to sentence:
+# sentences of four words or more clearly in one of them (two stopwords that only it lists, and at least twice
+# as many as the other has), each language with at least a fifth of those sentences' words. "Hello, my Dutch is
+# bad. Ik wil weten of mijn bestelling verstuurd is." An English word in a Dutch sentence ("tracking", "refund")
+# is no switch, and neither is a Dutch sentence whose shared words ("de", "en") another language lists too.
+_SENTENCE = compiled(r"[^.!?\n]+")
+_MIN_SENTENCE_WORDS = 4
+_MIN_OWN_STOPWORDS = 2
+_MIN_MIXED_SHARE = 0.2
+_OWN_LANGUAGE = {word: next(iter(langs)) for word, langs in _WEIGHTS.items() if len(langs) == 1}
+
+
+def mixed_languages(text: str) -> list[str]:
+    """The two languages of a text that switches between them, most words first; [] when it does not."""
+    text = text[:_MAX_CHARS]
+    (first, _), (second, second_score) = _ranked(text)[:2]
+    if second_score < _MIN_OWN_STOPWORDS:
+        return []  # the runner-up has not the words of one clear sentence: most messages stop here
+    words = dict.fromkeys((first, second), 0)
+    for sentence in _SENTENCE.findall(fold_text(text)):
+        tokens = _TOKEN.findall(sentence)
+        if len(tokens) >= _MIN_SENTENCE_WORDS:
+            own = Counter(map(_OWN_LANGUAGE.get, tokens))
+            if own[first] >= max(_MIN_OWN_STOPWORDS, 2 * own[second]):
+                words[first] += len(tokens)
+            elif own[second] >= max(_MIN_OWN_STOPWORDS, 2 * own[first]):
+                words[second] += len(tokens)
+    if min(words.values()) < max(1, _MIN_MIXED_SHARE * sum(words.values())):
+        return []
+    return sorted(words, key=words.__getitem__, reverse=True)  # a tie: the text's first language first
 
 
 _LANGUAGE_TAG = compiled(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?")

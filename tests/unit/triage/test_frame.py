@@ -2,7 +2,7 @@
 
 from supportpilot.triage import TriageInput
 from supportpilot.triage.frame import Classification, triage_message
-from supportpilot.triage.interface import OUT_OF_SCOPE, REASON_PRIVACY
+from supportpilot.triage.interface import OUT_OF_SCOPE, REASON_NO_BODY, REASON_PRIVACY
 
 
 class SureModel:
@@ -85,3 +85,49 @@ def test_a_name_that_is_a_word_of_another_language_does_not_make_the_message_for
 
     for name in ("Mia", "Nur"):  # an Italian and a German stopword
         assert triage(name) == triage("Anna")
+
+
+QUOTED_ANSWER = (
+    "Op ma 23 nov 2026 om 10:12 schreef support@example.nl:\n"
+    "> Beste klant, uw pakket is onderweg. U ontvangt morgen een track en trace code."
+)
+
+
+def test_a_subject_or_a_quoted_mail_alone_goes_to_a_person_with_the_category_kept():
+    subject_only = SureModel("order_status").triage(TriageInput(subject="Waar blijft mijn bestelling?"))
+    only_quoted = SureModel("order_status").triage(TriageInput(subject="Re: Uw bestelling", body=QUOTED_ANSWER))
+    no_subject = SureModel("order_status").triage(TriageInput(body=QUOTED_ANSWER))
+
+    for result in (subject_only, only_quoted, no_subject):
+        assert (result.category, result.needs_human, result.reasons) == ("order_status", True, [REASON_NO_BODY])
+
+
+def test_a_body_with_words_of_its_own_needs_no_person_for_that():
+    reply = TriageInput(subject="Re: Uw bestelling", body="Nog steeds niets ontvangen.\n\n" + QUOTED_ANSWER)
+
+    result = SureModel("order_status").triage(reply)
+
+    assert (result.needs_human, result.reasons) == (False, [])
+
+
+def test_a_message_switching_between_dutch_and_english_goes_to_a_person_in_its_main_language():
+    body = (
+        "Hello, sorry my Dutch is not so good. Ik heb vorige week een jas besteld en die is nog steeds niet "
+        "binnen. Kunnen jullie kijken waar het pakket is?"
+    )
+
+    result = SureModel("order_status").triage(TriageInput(body=body))
+
+    assert (result.category, result.language) == ("order_status", "nl")
+    assert result.needs_human and result.reasons == ["mixed languages: nl, en"]
+
+
+def test_english_words_in_dutch_sentences_are_no_mix():
+    body = (
+        "Hoi, de track and trace link werkt niet en mijn order staat nog op processing. "
+        "Kan ik een refund krijgen als het deze week niet komt? Sorry voor de haast!"
+    )
+
+    result = SureModel("order_status").triage(TriageInput(body=body))
+
+    assert (result.language, result.needs_human) == ("nl", False)

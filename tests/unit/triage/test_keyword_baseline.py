@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from supportpilot.models import TriageResult
 from supportpilot.triage import CATEGORIES, OUT_OF_SCOPE, TriageInput, Triager, load_triager
+from supportpilot.triage.interface import REASON_NO_BODY
 from supportpilot.triage.keyword_baseline import KeywordBaselineTriager
 
 TRIAGER = load_triager()
@@ -201,16 +202,18 @@ def test_given_language_is_trusted() -> None:
     assert triage("Waar is mijn bestelling?", language="").language == "nl"
 
 
-def test_mixed_dutch_and_english_is_fine() -> None:
+def test_mixed_dutch_and_english_is_classified_and_goes_to_a_person() -> None:
     result = triage("Hoi, mijn order is nog steeds niet binnen. Can you check the tracking please? Ik wacht al lang.")
-    assert result.language in ("nl", "en")
+    assert result.language == "nl"
+    assert "mixed languages: nl, en" in result.reasons
     assert not any(reason.startswith("unsupported language") for reason in result.reasons)
     assert result.category == "order_status"
 
 
-def test_subject_without_body_is_classified() -> None:
+def test_subject_without_body_is_classified_and_goes_to_a_person() -> None:
     result = TRIAGER.triage(TriageInput(subject="Wachtwoord vergeten"))
     assert result.category == "account"
+    assert result.needs_human and REASON_NO_BODY in result.reasons
 
 
 @pytest.mark.parametrize("body", ["", "   \n\t ", "🙂", "😡😡😡", "!!!", "12345", "\x00\x01\x02"])

@@ -72,7 +72,7 @@ def test_gendered_pronouns_do_not_shift_the_result() -> None:
 
 def test_a_tie_goes_to_the_supported_language_whatever_the_hash_seed() -> None:
     # Italian and Dutch weigh exactly the same here, but summed in set order their floats differed by one ulp.
-    text = "al could mijn for buongiorno oder meinen buongiorno ni"
+    text = "al could mijn for buongiorno oder meinen buongiorno nie"
     code = f"from supportpilot.triage.language import detect_language; print(detect_language({text!r})[0])"
 
     seeds = [{**os.environ, "PYTHONHASHSEED": str(seed)} for seed in range(8)]

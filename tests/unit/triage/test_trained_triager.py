@@ -14,6 +14,7 @@ from supportpilot.triage.interface import (
     MAX_TRIAGE_CHARS,
     OUT_OF_SCOPE,
     REASON_LOW_CONFIDENCE,
+    REASON_NO_BODY,
     REASON_NO_TEXT,
     REASON_PRIVACY,
     REASON_TRUNCATED,
@@ -101,8 +102,26 @@ def test_another_language_is_flagged_unsupported(triager):
         (TriageInput(body="12345 / 67890"), REASON_NO_TEXT),
         (TriageInput(body="waar is mijn pakket " * 60_000), REASON_TRUNCATED),
         (TriageInput(body="\x00\ud800\ufffd" + "\x89PNG\x1a\x00" * 500 + "zzzzq" * 5000), REASON_LOW_CONFIDENCE),
+        (
+            TriageInput(subject="Re: order 12345", body="On Mon, 3 May 2026, shop@example.com wrote:\n> Dear customer"),
+            REASON_NO_BODY,
+        ),
+        (TriageInput(subject="I want a refund"), REASON_NO_BODY),
+        (
+            TriageInput(body="Hi, where is my order please? Het pakket is nog steeds niet bij mij aangekomen."),
+            "mixed languages: nl, en",
+        ),
     ],
-    ids=["empty", "only emoji", "only numbers", "1 MB body", "binary garbage"],
+    ids=[
+        "empty",
+        "only emoji",
+        "only numbers",
+        "1 MB body",
+        "binary garbage",
+        "only a quoted reply",
+        "subject without body",
+        "mixed languages",
+    ],
 )
 def test_bad_input_gets_a_result_for_a_person_never_an_exception(triager, message, reason):
     result = triager.triage(message)

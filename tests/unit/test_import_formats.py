@@ -44,6 +44,25 @@ def test_the_generic_csv_rejects_a_row_without_text_by_its_line():
     assert records[2] == (4, Rejected("body: empty"))
 
 
+def test_a_csv_saved_by_a_dutch_spreadsheet_reads_like_one_with_commas(tmp_path):
+    export = tmp_path / "excel.csv"
+    export.write_text(
+        "ticket_id;created_at;email;body\n"
+        "X-1;2024-01-01T00:00:00Z;a@example.com;Dubbel betaald: \u20ac 12,50, twee keer\n"
+    )
+    with open(export, "rb") as lines:
+        [(line, ticket)] = list(read_export("csv", str(export), lines))
+    assert (line, ticket.source_id, ticket.email) == (2, "X-1", "a@example.com")
+    assert ticket.messages[0].body == "Dubbel betaald: \u20ac 12,50, twee keer"
+
+
+def test_an_empty_export_is_an_error_naming_the_layout(tmp_path):
+    export = tmp_path / "empty.csv"
+    export.write_text("")
+    with open(export, "rb") as lines, pytest.raises(ImportFormatError, match=r"empty\.csv line 1: empty file"):
+        list(read_export("csv", str(export), lines))
+
+
 def test_a_row_with_more_fields_than_the_header_is_rejected_not_misread(tmp_path):
     export = tmp_path / "extra.csv"
     export.write_text("ticket_id,created_at,email,body\nX-1,2024-01-01T00:00:00Z,a@example.com,hi,extra\n")

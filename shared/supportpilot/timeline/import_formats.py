@@ -22,11 +22,13 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from supportpilot.csv_header import delimiter_for
 from supportpilot.timeline.models import ImportSource
 
 
@@ -161,18 +163,18 @@ def _missing(column: str) -> str:
 
 def _csv_records(file_name: str, lines: Iterable[bytes], layout: CsvLayout, convert) -> Iterator[Record]:
     numbered = _decoded(file_name, lines)
+    first = next(numbered, None)
+    if first is None:
+        raise ImportFormatError(f"{file_name} line 1: empty file, expected the {layout.name} header")
     current = {"line": 0}
 
     def text_lines() -> Iterator[str]:
-        for number, text in numbered:
+        for number, text in chain([first], numbered):
             current["line"] = number
             yield text
 
-    reader = csv.reader(text_lines())
-    try:
-        header = [column.strip() for column in next(reader)]
-    except StopIteration:
-        raise ImportFormatError(f"{file_name} line 1: empty file, expected the {layout.name} header") from None
+    reader = csv.reader(text_lines(), delimiter=delimiter_for(first[1], layout.required))
+    header = [column.strip() for column in next(reader)]
     layout.check(file_name, header)
     while True:
         start = current["line"] + 1

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from supportpilot.csv_header import delimiter_for
 from supportpilot.triage.interface import OUT_OF_SCOPE
 from supportpilot.triage.linear_model import (
     CASCADE,
@@ -112,9 +113,10 @@ def _json_rows(path: Path, text: str, strict: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def _csv_rows(path: Path, text: str) -> list[dict[str, Any]]:
+def _csv_rows(path: Path, text: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    delimiter = delimiter_for(text.partition("\n")[0], columns)
     try:
-        return list(csv.DictReader(io.StringIO(text, newline="")))
+        return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise TrainingError(f"{path}: not valid CSV ({error})") from None
 
@@ -125,7 +127,10 @@ def read_examples(
     """Rows of a CSV or JSONL file as examples; raises TrainingError on anything a model cannot be trained from."""
     path = Path(path)
     text = _decode(path)
-    rows = _csv_rows(path, text) if path.suffix.lower() == ".csv" else _json_rows(path, text, strict)
+    if path.suffix.lower() == ".csv":
+        rows = _csv_rows(path, text, (text_column, label_column))
+    else:
+        rows = _json_rows(path, text, strict)
     if not rows:
         raise TrainingError(f"{path} holds no rows")
     for column in (text_column, label_column):
@@ -135,7 +140,10 @@ def read_examples(
     examples = []
     for number, row in enumerate(rows, start=1):
         text_value, label_value = row.get(text_column), row.get(label_column)
-        if not isinstance(text_value, str) or not text_value.strip():
+        if text_value is not None and not isinstance(text_value, str):
+            kind = type(text_value).__name__
+            raise TrainingError(f"{path} row {number}: column {text_column!r} is not text ({kind})")
+        if not text_value or not text_value.strip():
             raise TrainingError(f"{path} row {number}: empty text in column {text_column!r}")
         if label_value is None or not str(label_value).strip():
             raise TrainingError(f"{path} row {number}: empty label in column {label_column!r}")

@@ -28,9 +28,9 @@ def _rows(count: int = 90) -> list[dict[str, str]]:
     return rows
 
 
-def _write_csv(path, rows, encoding="utf-8"):
+def _write_csv(path, rows, encoding="utf-8", delimiter=","):
     with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter)
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -80,6 +80,23 @@ def test_train_reads_jsonl_and_reports_progress_on_stderr(tmp_path, capsys):
     assert _train(_write_jsonl(tmp_path / "history.jsonl", _rows()), tmp_path / "model") == 0
 
     assert "supportpilot train: read 90 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolons", "tabs"])
+def test_train_reads_a_csv_saved_by_a_dutch_spreadsheet(tmp_path, delimiter):
+    rows = [{**row, "message": f"{row['message']}, betaald \u20ac 12,50"} for row in _rows()]  # decimal commas
+
+    assert _train(_write_csv(tmp_path / "history.csv", rows, delimiter=delimiter), tmp_path / "model") == 0
+
+    labels = json.loads((tmp_path / "model" / "model.json").read_text())["labels"]
+    assert labels == ["account", "order_status", "refund"]
+
+
+def test_train_names_a_text_that_is_no_text(tmp_path, capsys):
+    rows = [{"message": "waar is mijn pakket", "topic": "order_status"}, {"message": 5, "topic": "refund"}]
+
+    assert _train(_write_jsonl(tmp_path / "history.jsonl", rows), tmp_path / "model") != 0
+    assert "history.jsonl row 2: column 'message' is not text (int)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

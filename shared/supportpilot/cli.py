@@ -80,14 +80,18 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from supportpilot.triage.linear_model import load_model
-    from supportpilot.triage.training import evaluate_model, read_examples
+    from supportpilot.triage.training import LABELS_NOT_IN_MODEL, evaluate_model, read_examples
 
     try:
         model = load_model(args.model)
         examples = read_examples(args.data, args.text_column, args.label_column)
     except (OSError, ValueError) as error:
         return _fail("evaluate", error)
-    print(json.dumps(evaluate_model(model, examples, progress=_progress("evaluate")), indent=2))
+    report = evaluate_model(model, examples, progress=_progress("evaluate"))
+    if LABELS_NOT_IN_MODEL in report:
+        unknown = ", ".join(report[LABELS_NOT_IN_MODEL])
+        _progress("evaluate")(f"warning: labels the model was not trained on, their rows all count wrong: {unknown}")
+    print(json.dumps(report, indent=2))
     return 0
 
 

@@ -601,6 +601,10 @@ def closed_set_metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[s
     }
 
 
+# evaluate_model's report key: labels of the data that the model was not trained on, when there are any.
+LABELS_NOT_IN_MODEL = "labels_not_in_model"
+
+
 def evaluate_model(
     model: LinearModel | CascadeModel, examples: Sequence[Example], progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -637,6 +641,8 @@ def evaluate_model(
         report["out_of_scope_recall"] = rejected_oos / oos
     if isinstance(model, CascadeModel):
         report["to_second_stage"] = to_second / len(examples)
+    if unknown := sorted(set(truth) - {*first.labels, OUT_OF_SCOPE}):
+        report[LABELS_NOT_IN_MODEL] = unknown  # data from another label set: every such row counts wrong
     return report
 
 

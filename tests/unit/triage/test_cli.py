@@ -156,6 +156,21 @@ def test_evaluate_prints_metrics_per_label_and_the_confusion_matrix(model_dir, t
     assert {"accuracy", "macro_f1", "per_label", "confusion_matrix"} <= set(report)
     assert set(report["per_label"]["refund"]) == {"precision", "recall", "f1", "support"}
     assert report["confusion_matrix"]["labels"][0] == "account"
+    assert "labels_not_in_model" not in report
+
+
+def test_evaluate_names_labels_the_model_was_not_trained_on(model_dir, tmp_path, capsys):
+    rows = [*_rows(6), {"message": "waar is mijn pakket", "topic": "shipping"}]
+    data = _write_jsonl(tmp_path / "other-labels.jsonl", rows)
+    capsys.readouterr()
+
+    arguments = ["--model", str(model_dir), "--data", str(data), "--text-column", "message", "--label-column", "topic"]
+    exit_code = main(["evaluate", *arguments])
+
+    captured = capsys.readouterr()
+    assert exit_code == 0
+    assert json.loads(captured.out)["labels_not_in_model"] == ["shipping"]
+    assert "labels the model was not trained on, their rows all count wrong: shipping" in captured.err
 
 
 def test_triage_writes_one_result_per_line_in_input_order(model_dir, tmp_path, capsys):

@@ -1,11 +1,18 @@
 """Reading helpdesk exports: layouts, encodings and bad rows, each reported by file, line and column."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from supportpilot.timeline.import_formats import ImportedTicket, ImportFormatError, Rejected, read_export
-from supportpilot.timeline.imports import map_label
+from supportpilot.timeline.import_formats import (
+    ImportedMessage,
+    ImportedTicket,
+    ImportFormatError,
+    Rejected,
+    read_export,
+)
+from supportpilot.timeline.imports import imported_triage, map_label, training_rows
 from supportpilot.timeline.models import ImportMapping
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imports"
@@ -107,3 +114,24 @@ def test_the_mapping_turns_old_categories_into_the_taxonomy_or_keeps_the_shops_o
 def test_a_mapping_to_something_that_is_no_label_is_refused():
     with pytest.raises(ValueError, match=r"categories\.x"):
         ImportMapping(categories={"x": "Not A Label"})
+
+
+def test_an_imported_ticket_is_read_as_a_live_one_its_own_words_with_names_neutralised():
+    body = (
+        "Thanks, the parcel arrived today. Groetjes, Mia\n\n"
+        "Op ma 23 nov 2026 om 10:12 schreef support@example.nl:\n"
+        "> BESTE KLANT, UW PAKKET IS ONDERWEG!!! Het komt morgen, excuses voor het wachten."
+    )
+    created = datetime(2024, 1, 1, tzinfo=UTC)
+    ticket = ImportedTicket(
+        source_id="H-1",
+        created_at=created,
+        labels=["order_status"],
+        messages=[ImportedMessage(body=body, created_at=created)],
+    )
+
+    triage = imported_triage(ticket, "order_status", "csv")
+    [(_, row)] = list(training_rows([(2, ticket)], ImportMapping()))
+
+    assert (triage.language, triage.emotional_load) == ("en", 0.0)  # not the quoted Dutch, nor "Mia" (Italian)
+    assert row["language"] == "en"

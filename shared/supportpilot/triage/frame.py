@@ -64,6 +64,15 @@ def own_text(text: str) -> str:
     return new if has_letters(new) else text
 
 
+def written_language(given: str | None, own: str, thread: str) -> str:
+    """The caller's language tag, else the language of a message's own words (`own_text`), else of the whole thread
+    when those are too few to tell ("Ok!"); both with names neutralised."""
+    language = message_language(given, own)
+    if language == UNDETERMINED_LANGUAGE and own != thread:
+        language = message_language(None, thread)
+    return language
+
+
 def triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
     """Never raises on a message: a bug in a triager hands the message to a person instead of losing it."""
     try:
@@ -93,9 +102,7 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
 
     if not has_letters(new_words(message.body[:MAX_TRIAGE_CHARS])):  # the model reads the subject, or the quote
         reasons.append(REASON_NO_BODY)
-    language = message_language(message.language, own)
-    if language == UNDETERMINED_LANGUAGE and own != neutral:  # too few own words ("Ok!"): the thread tells
-        language = message_language(None, neutral)
+    language = written_language(message.language, own, neutral)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:
         reasons.insert(0, unsupported_language_reason(language))

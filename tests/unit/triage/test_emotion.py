@@ -23,6 +23,10 @@ from supportpilot.triage.emotion import emotional_load
         ("Ik zet een slechte review op Trustpilot.", "threat: review"),
         ("I will never order from you again.", "threat: leave"),
         ("Dit is de laatste keer dat ik hier iets bestel.", "threat: leave"),
+        ("Als het morgen niet binnen is, bestel ik hier nooit meer.", "threat: leave"),
+        ("3 weken wachten op mijn pakket, echt top service hoor #nooitmeer", "threat: leave"),
+        ("@webshop 3 weken wachten op mijn pakket \U0001f621\U0001f621", "anger"),
+        ("Still no refund \U0001f624", "anger"),
         ("This is the third time I am writing to you.", "repeat contact"),
         ("Ik mail jullie nu voor de derde keer.", "repeat contact"),
         ("Ik heb al drie keer gebeld.", "repeat contact"),
@@ -44,6 +48,7 @@ def test_cue(text: str, cue: str) -> None:
         "Ik heb een vraag over de AVG en mijn GDPR-gegevens bij ACME BV.",
         "De worst was lekker, bedankt!",
         "Mevrouw Jansen vraagt naar de rechter schoen; past die ook op maat 38?",
+        "The cushion is lovely but my cat hates it \U0001f644 can I send it back?",
     ],
 )
 def test_calm_messages_carry_no_load(text: str) -> None:

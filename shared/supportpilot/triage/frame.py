@@ -66,7 +66,7 @@ def own_text(text: str) -> str:
 
 def written_language(given: str | None, own: str, thread: str) -> str:
     """The caller's language tag, else the language of a message's own words (`own_text`), else of the whole thread
-    when those are too few to tell ("Ok!"); both with names neutralised."""
+    when those are too few to tell ("Ok!"). Pass both with names neutralised (`neutralise_names`)."""
     language = message_language(given, own)
     if language == UNDETERMINED_LANGUAGE and own != thread:
         language = message_language(None, thread)

@@ -44,9 +44,8 @@ from supportpilot.timeline.models import (
 )
 from supportpilot.triage import CATEGORIES
 from supportpilot.triage.emotion import emotional_load
-from supportpilot.triage.frame import own_text, written_language
+from supportpilot.triage.frame import own_and_thread, written_language
 from supportpilot.triage.interface import HIGH_EMOTIONAL_LOAD
-from supportpilot.triage.neutral import neutralise_names
 
 IMPORTED_MODEL = "imported"
 CHECKPOINT_EVERY = 100
@@ -88,15 +87,8 @@ def map_label(labels: list[str], mapping: ImportMapping) -> str | None:
     return None
 
 
-def _read_as_triage_does(text: str) -> tuple[str, str]:
-    """A message's own words and its whole thread, names neutralised, as the triage of a live ticket reads them
-    (`triage/frame.py`): a name that is another language's word, or a quoted mail, does not set the language."""
-    thread = neutralise_names(text)
-    return own_text(thread), thread
-
-
 def imported_triage(ticket: ImportedTicket, category: str, source: str) -> TriageResult:
-    own, thread = _read_as_triage_does(f"{ticket.subject}\n{ticket.messages[0].body}")
+    own, thread = own_and_thread(f"{ticket.subject}\n{ticket.messages[0].body}")  # as live triage reads it
     language = written_language(None, own, thread)
     load, cues = emotional_load(own)
     return TriageResult(
@@ -288,4 +280,4 @@ def training_rows(records: Iterable[Record], mapping: ImportMapping) -> Iterator
             continue
         opening = next((m for m in item.messages if m.direction == "inbound"), item.messages[0])
         text = f"{item.subject}\n{opening.body}".strip()
-        yield line, {"text": text, "label": label, "language": written_language(None, *_read_as_triage_does(text))}
+        yield line, {"text": text, "label": label, "language": written_language(None, *own_and_thread(text))}

@@ -64,9 +64,17 @@ def own_text(text: str) -> str:
     return new if has_letters(new) else text
 
 
+def own_and_thread(text: str) -> tuple[str, str]:
+    """A message's own words (`own_text`) and its whole thread, both with names neutralised: what the emotional
+    load and the language read. The model's `tokenise` neutralises the same text and gets this answer from
+    `neutralise_names`'s cache."""
+    thread = neutralise_names(text)
+    return own_text(thread), thread
+
+
 def written_language(given: str | None, own: str, thread: str) -> str:
     """The caller's language tag, else the language of a message's own words (`own_text`), else of the whole thread
-    when those are too few to tell ("Ok!"). Pass both with names neutralised (`neutralise_names`)."""
+    when those are too few to tell ("Ok!"). `own` and `thread` as `own_and_thread` gives them."""
     language = message_language(given, own)
     if language == UNDETERMINED_LANGUAGE and own != thread:
         language = message_language(None, thread)
@@ -85,12 +93,9 @@ def triage_message(triager: Triager, message: TriageInput, classify: Callable[[s
 def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[str], Classification]) -> TriageResult:
     text, truncated = message_text(message)
     reasons = [REASON_TRUNCATED] if truncated else []
-    # This message's own words, names neutralised, as the model reads them (`linear_model.tokenise`; it gets
-    # this `neutralise_names` answer from its cache): a thank-you that quotes an angry earlier mail is no angry
-    # mail, an English reply to the shop's Dutch one is English, and "Mia" and "Nur" (Italian and German
-    # stopwords) in a signature do not make a Dutch message foreign.
-    neutral = neutralise_names(text)
-    own = own_text(neutral)
+    # A thank-you that quotes an angry earlier mail is no angry mail, an English reply to the shop's Dutch one is
+    # English, and "Mia" and "Nur" (Italian and German stopwords) in a signature do not make a Dutch message foreign.
+    own, neutral = own_and_thread(text)
     load, cues = emotional_load(own, message.contacts_last_7_days)
     if load >= HIGH_EMOTIONAL_LOAD:
         reasons.append(REASON_HIGH_EMOTIONAL_LOAD)

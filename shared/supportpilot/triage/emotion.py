@@ -14,17 +14,13 @@ from supportpilot.regex_store import compiled
 from supportpilot.triage.interface import fold_text
 from supportpilot.triage.neutral import neutralise_names
 
-
-def _words(*alternatives: str) -> str:
-    return r"\b(?:" + "|".join(alternatives) + r")\b"
-
-
-# (cue, weight, pattern on folded text). Each cue counts once however often it occurs.
-_TEXT_CUES: tuple[tuple[str, float, str], ...] = (
+# (cue, weight, word patterns, symbols) on folded text: a word pattern matches between word boundaries, the
+# symbols (a character class, or "") anywhere. Each cue counts once however often it occurs.
+_TEXT_CUES: tuple[tuple[str, float, tuple[str, ...], str], ...] = (
     (
         "insult",
         0.35,
-        _words(
+        (
             r"oplicht\w*",
             r"zwendel\w*",
             r"dieven",
@@ -39,6 +35,8 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"flikkers?",
             r"incompetent\w*",
             r"nepwinkel",
+            r"crimine(?:el|len?)",
+            r"criminals?",
             r"scam\w*",
             r"fraud\w*",
             r"fraude",
@@ -55,11 +53,12 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"the\s+(?:\w+\s+)?worst",
             r"worst\s+(?:\w+\s+)?ever",
         ),
+        "",
     ),
     (
         "anger",
         0.25,
-        _words(
+        (
             r"belachelijk\w*",
             r"schandalig\w*",
             r"schande",
@@ -67,8 +66,11 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"onaanvaardbaar",
             r"bespottelijk",
             r"te\s+gek\s+voor\s+woorden",
-            r"diep\s+teleurgesteld",
             r"woedend",
+            r"woest",
+            r"absurd",
+            r"wat\s+een\s+(?:zooi|puinhoop|bende|grap)",
+            r"bedankt\s+voor\s+(?:niks|niets)",
             r"boos",
             r"kwaad",
             r"slechtste",
@@ -84,25 +86,52 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"appalling",
             r"terrible",
             r"horrible",
-            r"what\s+a\s+joke",
+            r"what\s+a\s+(?:joke|mess|shambles)",
+            r"(?:is|are)\s+a\s+joke",
+            r"thanks\s+for\s+nothing",
+            r"livid",
+            r"pissed",
             r"wtf",
-        )
+        ),
         # Angry, pouting, cursing and huffing faces, a raised middle finger: no word characters, so outside the
         # word boundaries. Social posts say it this way. Not the eye-roll: the seed corpus has it as often for a
         # cat that hates a cushion as for a late parcel.
-        + "|[\U0001f620\U0001f621\U0001f624\U0001f92c\U0001f595]",
+        "[\U0001f620\U0001f621\U0001f624\U0001f92c\U0001f595]",
+    ),
+    (
+        "frustration",
+        0.2,
+        (
+            r"teleurgesteld",
+            r"teleurstellend",
+            r"ontevreden",
+            r"geirriteerd",
+            r"irritant",
+            r"ergerlijk",
+            r"gefrustreerd",
+            r"frustrerend",
+            r"disappoint(?:ed|ing)",
+            r"annoy(?:ed|ing)",
+            r"irritat(?:ed|ing)",
+            r"frustrat(?:ed|ing)",
+            r"upset",
+        ),
+        "",
     ),
     (
         "despair",
         0.3,
-        _words(
+        (
             r"ik\s+ben\s+het\s+(?:\w+\s+)?(?:spuug|kots|meer\s+dan\s+)?zat",
             r"wanhopig",
             r"radeloos",
             r"ten\s+einde\s+raad",
             r"ik\s+word\s+gek",
             r"ik\s+geef\s+het\s+op",
+            r"(?:ik\s+ben\s+)?er\s+(?:\w+\s+){0,2}klaar\s+mee",
+            r"ik\s+weet\s+het\s+(?:\w+\s+)?niet\s+meer",
             r"(?:ik\s+)?weet\s+niet\s+meer\s+wat\s+ik",
+            r"met\s+de\s+handen\s+in\s+het\s+haar",
             r"i'?m\s+desperate",
             r"i\s+am\s+desperate",
             r"desperate(?:ly)?",
@@ -110,14 +139,18 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"sick\s+and\s+tired",
             r"at\s+my\s+wits'?\s+end",
             r"i\s+give\s+up",
+            r"i'?m\s+(?:so\s+|really\s+|just\s+)?done\s+with\s+(?:this|it|all\s+this)",
+            r"can'?t\s+take\s+(?:this|it)\s+any\s*more",
+            r"(?:don'?t|do\s+not)\s+know\s+what\s+(?:else\s+)?to\s+do",
             r"going\s+crazy",
             r"losing\s+my\s+mind",
         ),
+        "",
     ),
     (
         "threat: consumer authority",
         0.35,
-        _words(
+        (
             r"acm",
             r"consumentenbond",
             r"consuwijzer",
@@ -126,18 +159,25 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"consumer\s+(?:authority|association|protection"
             r"|rights\s+organi[sz]ation)",
             r"trading\s+standards",
+            r"better\s+business\s+bureau",
+            # the consumer programmes on Dutch television; "bij de kassa" is the checkout
+            r"(?:naar|bij|mail\w*|meld\w*)\s+(?:radar|kassa)",
             r"autoriteit\s+consument",
         ),
+        "",
     ),
     (
         "threat: legal action",
         0.35,
-        _words(
+        (
             r"advocaat",
             r"jurist",
             r"juridische\s+stappen",
             r"rechtszaak",
             r"aangifte",
+            r"juridisch\s+loket",
+            r"rechtsbijstand\w*",
+            r"small\s+claims",
             r"dagvaard\w*",
             r"naar\s+de\s+rechter\s+(?:stappen|gaan|slepen)",
             r"(?:stap|ga|sleep)\w*\s+(?:\w+\s+){0,3}naar\s+de\s+rechter",
@@ -148,11 +188,12 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"sue\s+you",
             r"(?:see|take)\s+you\s+(?:\w+\s+)?(?:in|to)\s+court",
         ),
+        "",
     ),
     (
         "threat: chargeback",
         0.35,
-        _words(
+        (
             r"chargeback",
             r"charge\s+back",
             r"terugboek\w*",
@@ -160,11 +201,12 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"terugvorderen\s+via",
             r"dispute\s+(?:\w+\s+){0,3}(?:bank|card|credit\s+card|paypal)",
         ),
+        "",
     ),
     (
         "threat: review",
         0.3,
-        _words(
+        (
             r"trustpilot",
             r"kiyoh",
             r"(?:slechte|negatieve)\s+(?:review|recensie|beoordeling)",
@@ -175,55 +217,92 @@ _TEXT_CUES: tuple[tuple[str, float, str], ...] = (
             r"|plaatsen|"
             r"posten|delen|gooien)",
             r"iedereen\s+(?:\w+\s+){0,2}waarschuwen",
-            r"warn\s+(?:everyone|others|people)",
+            r"warn\s+(?:everyone|everybody|others|people|all\s+my\s+friends)",
         ),
+        "",
     ),
     (
         "threat: leave",
         0.25,
-        _words(
+        (
             r"nooit\s+meer\s+(?:\w+\s+){0,2}(?:bestellen|kopen"
             r"|klant)",
             r"(?:bestel|koop)\w*\s+(?:\w+\s+){0,3}nooit\s+meer",  # "bestel ik hier nooit meer"
             r"nooitmeer",  # #nooitmeer
             r"neveragain",
+            r"never\s+again",
+            r"kom\w*\s+(?:\w+\s+){0,2}nooit\s+meer\s+terug",
+            r"(?:voortaan|vanaf\s+nu)\s+(?:ergens\s+anders|elders|(?:naar|bij)\s+(?!jullie\b|u\b|je\b)\w+)",
+            r"klant\s+(?:\w+\s+)?(?:kwijt|verloren)",
             r"(?:laatste|eerste\s+en\s+laatste)\s+keer",
             r"klant\s+af",
             r"never\s+(?:\w+\s+){0,2}(?:order|buy|shop)\w*\s+(?:\w+\s+){0,3}again",
             r"(?:take|taking)\s+my\s+business\s+elsewhere",
+            r"(?:will|'ll|going\s+to|gonna)\s+(?:\w+\s+)?(?:shop|buy|order|go)\w*\s+elsewhere",
+            r"(?:you'?ve|you\s+have|you)\s+(?:just\s+)?lost\s+(?:a|another|one)\s+(?:\w+\s+)?customer",
             r"last\s+time\s+i\s+(?:order|buy|shop)\w*",
             r"done\s+with\s+(?:you|this\s+(?:shop|company|store))",
         ),
+        "",
     ),
     (
         "repeat contact",
         0.25,
-        _words(
-            r"(?:this\s+is\s+)?(?:the|my)\s+(?:third|3rd|fourth|4th|fifth|5th)\s+time",
+        (
+            r"(?:third|3rd|fourth|4th|fifth|5th)\s+(?:time|e-?mail|mail|message|request|attempt)",
+            r"de\s+(?:derde|3e|3de|vierde|4e|4de|vijfde|5e|5de)\s+(?:keer|maal|mail|e-?mail|poging)",
             r"(?:for|voor)\s+(?:the|de)\s+(?:third|3rd|fourth|4th|derde|3e|vierde|4e|vijfde)\s+(?:time|keer"
             r"|maal)",
             r"(?:al|inmiddels|nu)\s+(?:drie|vier|vijf|\d+|meerdere|zoveel|zo\s+vaak|talloze)\s+(?:keer|keren"
             r"|maal|mails)",
+            r"\d+\s?x\s+(?:\w+\s+)?(?:gemaild|gebeld|geschreven|gevraagd|contact\w*|already)",
+            # written to the shop before: said of the shop ("jullie", "you"), or with when; "ik heb de vervoerder
+            # al gebeld" is no repeat contact
+            r"(?:jullie|u|je)\s+(?:\w+\s+){0,3}(?:al|eerder)\s+(?:\w+\s+){0,2}(?:gemaild|gebeld|geschreven"
+            r"|gevraagd)",
+            r"(?:al\s+(?:eerder|vaker|een\s+keer|twee\s+keer)|(?:ook|gisteren|vorige\s+week)\s+al)\s+(?:\w+\s+){0,2}"
+            r"(?:gemaild|gebeld|geschreven|gevraagd|contact)",
+            r"already\s+(?:wrote|written|e-?mailed|mailed|called|contacted|messaged|asked)\s+(?:to\s+)?(?:you|your)",
+            r"(?:wrote|written|e-?mailed|called|contacted|asked)\s+(?:to\s+)?you\s+(?:\w+\s+){0,3}(?:already|before"
+            r"|earlier|last\s+week|yesterday|twice)",
             r"(?:already|i'?ve|i\s+have)\s+(?:\w+\s+){0,2}(?:three|four|five|\d+|several|multiple"
             r"|many)\s+times",
-            r"nog\s+steeds\s+geen\s+(?:antwoord"
-            r"|reactie)",
+            r"nog\s+steeds\s+(?:geen|op\s+een|op)\s+(?:antwoord|reactie)",
+            r"(?:krijg|kreeg)\s+(?:maar\s+|nog\s+|nooit\s+|steeds\s+)?geen\s+(?:antwoord|reactie)",
+            r"(?:weer|alweer|opnieuw)\s+geen\s+(?:antwoord|reactie)",
+            r"niemand\s+(?:reageert|antwoordt|neemt\s+op|belt\s+(?:me\s+)?terug|heeft\s+gereageerd)",
             r"still\s+(?:no|not\s+had\s+an?|haven'?t\s+had\s+an?)\s+(?:answer|reply|response)",
             r"(?:zonder|geen)\s+(?:enige\s+)?reactie",
-            r"no\s+one\s+(?:answers|replies|responds)",
+            r"(?:no\s*one|nobody)\s+(?:\w+\s+){0,2}(?:answer|repl|respond|got\s+back)\w*",
+            r"still\s+waiting\s+(?:for|on)\s+(?:an?\s+|your\s+)?(?:answer|reply|response)",
+            r"again\s+no\s+(?:answer|reply|response)",
         ),
+        "",
     ),
 )
 
-# Matches wherever any cue matches (one pass instead of one per cue for the many calm messages).
-_ANY_TEXT_CUE = compiled("|".join(pattern for _, _, pattern in _TEXT_CUES))
+
+def _pattern(words: tuple[str, ...], symbols: str) -> str:
+    pattern = r"\b(?:" + "|".join(words) + r")\b"
+    return f"{pattern}|{symbols}" if symbols else pattern
+
+
+# Matches wherever any cue matches: one pass instead of one per cue for the many calm messages. All word patterns
+# in one group, tried only where a word starts (or "'ll" of "i'll": no word pattern starts with another
+# non-word character), take a third of the time of one group per cue.
+_ANY_TEXT_CUE = compiled(
+    r"\b(?=[\w'])(?:"
+    + "|".join(word for _, _, words, _ in _TEXT_CUES for word in words)
+    + r")\b"
+    + "".join(f"|{symbols}" for *_, symbols in _TEXT_CUES if symbols)
+)
 
 
 @cache
 def _cue_patterns() -> tuple[tuple[str, float, re.Pattern[str]], ...]:
     """The cues, compiled on first need: most messages stop at `_ANY_TEXT_CUE`, and compiling the cues at import
     cost every cold start about 2 ms."""
-    return tuple((cue, weight, compiled(pattern)) for cue, weight, pattern in _TEXT_CUES)
+    return tuple((cue, weight, compiled(_pattern(words, symbols))) for cue, weight, words, symbols in _TEXT_CUES)
 
 
 _EXCLAMATION_RUN = compiled(r"[!\u00a1][!1?\u00a1]*!")

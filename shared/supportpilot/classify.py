@@ -8,7 +8,7 @@ from supportpilot.envelopes import ClassifyRequest, EnrichRequest
 from supportpilot.models import Actor, AuditEntry, Ticket, TriageResult
 from supportpilot.ports import TicketStore, WorkQueue
 from supportpilot.triage import OUT_OF_SCOPE, TriageInput, Triager
-from supportpilot.triage.interface import REASON_LOW_CONFIDENCE, REASON_OUT_OF_SCOPE
+from supportpilot.triage.interface import REASON_LOW_CONFIDENCE, REASON_NO_REQUEST, REASON_OUT_OF_SCOPE
 
 logger = Logger(child=True)
 
@@ -22,13 +22,14 @@ def is_triaged(ticket: Ticket, message_id: str) -> bool:
 
 
 def keep_known_topic(earlier: TriageResult, reply: TriageResult) -> TriageResult:
-    """A reply the model cannot place on its own ("here is the serial number") stays on the topic
-    the ticket already has; so does a reply placed only with low confidence. Its language and emotional
-    load still count."""
+    """A reply the model cannot place on its own ("here is the serial number") or that asks nothing ("Thanks!")
+    stays on the topic the ticket already has; so does a reply placed only with low confidence. Its language and
+    emotional load still count."""
     placed = reply.category != OUT_OF_SCOPE and REASON_LOW_CONFIDENCE not in reply.reasons
     if placed or earlier.category == OUT_OF_SCOPE:
         return reply
-    reasons = [r for r in reply.reasons if not r.startswith(REASON_LOW_CONFIDENCE) and r != REASON_OUT_OF_SCOPE]
+    unplaced = (REASON_OUT_OF_SCOPE, REASON_NO_REQUEST)
+    reasons = [r for r in reply.reasons if not r.startswith(REASON_LOW_CONFIDENCE) and r not in unplaced]
     return reply.model_copy(
         update={
             "category": earlier.category,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from supportpilot.classify import KEPT_TOPIC_REASON, keep_known_topic
 from supportpilot.models import TriageResult
+from supportpilot.triage.interface import REASON_NO_REQUEST
 
 
 def result(category: str, needs_human: bool = False, reasons: tuple[str, ...] = (), load: float = 0.1) -> TriageResult:
@@ -33,6 +34,11 @@ def test_a_reply_the_model_cannot_place_keeps_the_tickets_topic_and_its_own_load
 def test_a_calm_reply_on_a_known_topic_needs_no_person_for_being_short():
     kept = keep_known_topic(result("product_defect"), result("out_of_scope", True, ("low confidence: 0.30",)))
     assert kept.category == "product_defect" and not kept.needs_human
+
+
+def test_a_thank_you_reply_keeps_the_tickets_topic_and_needs_no_person():
+    kept = keep_known_topic(result("refund"), result("out_of_scope", True, (REASON_NO_REQUEST,)))
+    assert kept.category == "refund" and not kept.needs_human and kept.reasons == []
 
 
 def test_a_reply_with_its_own_topic_and_an_unknown_ticket_are_left_alone():

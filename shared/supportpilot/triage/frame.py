@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from supportpilot.mail.text import split_reply
 from supportpilot.models import TriageResult
+from supportpilot.triage.courtesy import asks_nothing
 from supportpilot.triage.emotion import emotional_load
 from supportpilot.triage.interface import (
     HIGH_EMOTIONAL_LOAD,
@@ -20,6 +21,7 @@ from supportpilot.triage.interface import (
     REASON_HIGH_EMOTIONAL_LOAD,
     REASON_LOW_CONFIDENCE,
     REASON_NO_BODY,
+    REASON_NO_REQUEST,
     REASON_NO_TEXT,
     REASON_PRIVACY,
     REASON_TRIAGE_FAILED,
@@ -105,9 +107,15 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_TEXT, *reasons], "no text to classify"
         )
 
+    language = written_language(message.language, own, neutral)
+    if asks_nothing(own):  # "Bedankt!": a model would read some category into it all the same
+        explanation = "only a greeting, thanks or sign-off"
+        return triage_result(
+            triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_REQUEST, *reasons], explanation
+        )
+
     if not has_letters(new_words(message.body[:MAX_TRIAGE_CHARS])):  # the model reads the subject, or the quote
         reasons.append(REASON_NO_BODY)
-    language = written_language(message.language, own, neutral)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:
         reasons.insert(0, unsupported_language_reason(language))

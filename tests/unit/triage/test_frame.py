@@ -1,8 +1,10 @@
 """What every triager's results share (`triage/frame.py`), whatever the model said."""
 
+import pytest
+
 from supportpilot.triage import TriageInput
 from supportpilot.triage.frame import Classification, triage_message
-from supportpilot.triage.interface import OUT_OF_SCOPE, REASON_NO_BODY, REASON_PRIVACY
+from supportpilot.triage.interface import OUT_OF_SCOPE, REASON_NO_BODY, REASON_NO_REQUEST, REASON_PRIVACY
 
 
 class SureModel:
@@ -131,3 +133,44 @@ def test_english_words_in_dutch_sentences_are_no_mix():
     result = SureModel("order_status").triage(TriageInput(body=body))
 
     assert (result.language, result.needs_human) == ("nl", False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bedankt!",
+        "Hallo",
+        "Oké, top, dank je wel \U0001f44d",
+        "Dank u wel voor de snelle reactie, meneer Jansen!",
+        "Great, that worked. Thanks!",
+        "Hi there",
+        "Kind regards,\nJ. Voorbeeld",
+    ],
+)
+def test_a_message_that_asks_nothing_goes_to_a_person_without_a_guessed_category(body):
+    """A model reads some category into "Bedankt!"; the frame does not ask it."""
+    result = SureModel("product_question").triage(TriageInput(body=body))
+
+    assert (result.category, result.confidence) == (OUT_OF_SCOPE, 0.0)
+    assert result.needs_human and result.reasons == [REASON_NO_REQUEST]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bedankt, maar waar blijft mijn pakket?",
+        "Thanks. Reply please",
+        "Hallo, ik heb een vraag",
+        "Thanks for her help",
+    ],
+)
+def test_thanks_with_a_request_is_classified(body):
+    result = SureModel("order_status").triage(TriageInput(body=body))
+
+    assert result.category == "order_status" and REASON_NO_REQUEST not in result.reasons
+
+
+def test_a_thank_you_with_a_subject_is_read_with_its_subject():
+    result = SureModel("refund").triage(TriageInput(subject="Terugbetaling order 12345", body="Bedankt!"))
+
+    assert result.category == "refund" and REASON_NO_REQUEST not in result.reasons

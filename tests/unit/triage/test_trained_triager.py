@@ -15,6 +15,7 @@ from supportpilot.triage.interface import (
     OUT_OF_SCOPE,
     REASON_LOW_CONFIDENCE,
     REASON_NO_BODY,
+    REASON_NO_REQUEST,
     REASON_NO_TEXT,
     REASON_PRIVACY,
     REASON_TRUNCATED,
@@ -107,6 +108,7 @@ def test_another_language_is_flagged_unsupported(triager):
             REASON_NO_BODY,
         ),
         (TriageInput(subject="I want a refund"), REASON_NO_BODY),
+        (TriageInput(body="Bedankt! \U0001f44d"), REASON_NO_REQUEST),
         (
             TriageInput(body="Hi, where is my order please? Het pakket is nog steeds niet bij mij aangekomen."),
             "mixed languages: nl, en",
@@ -120,6 +122,7 @@ def test_another_language_is_flagged_unsupported(triager):
         "binary garbage",
         "only a quoted reply",
         "subject without body",
+        "only thanks",
         "mixed languages",
     ],
 )

@@ -29,12 +29,15 @@ all again sorted solved works worked that got have day and really now
 """
 COURTESY_WORDS = frozenset(_COURTESY.split()) | {NAME, TITLE}
 
+# What is no word of the writer's: an @handle (a post addressing the shop) or a link.
+_ADDRESS = compiled(r"@\w+|https?://\S+")
 _WORD = compiled(r"<[a-z]+>|[^\W\d_]+(?:'[^\W\d_]+)*")
 
 
 def asks_nothing(text: str) -> bool:
-    """Whether a text with words holds only greetings, thanks, acknowledgements and sign-offs. `text` with names
-    neutralised (`neutralise_names`); titles and known first names count as part of a greeting."""
-    words = _WORD.findall(fold_text(text))
+    """Whether a text with words holds only greetings, thanks, acknowledgements and sign-offs, besides @handles
+    and links. `text` with names neutralised (`neutralise_names`); titles and known first names count as part of
+    a greeting."""
+    words = _WORD.findall(_ADDRESS.sub(" ", fold_text(text)))
     neutral = NEUTRAL_TOKENS.get
     return bool(words) and all(neutral(word, word) in COURTESY_WORDS for word in words)

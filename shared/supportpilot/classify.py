@@ -53,7 +53,8 @@ class Classifier:
             return None
         message = self._store.get_message(request.ticket_id, request.message_id)
         result = self._triager.triage(
-            TriageInput(subject=message.subject or ticket.subject, body=message.body, channel=ticket.channel.value)
+            # the message's own subject: a ticket's title may be the desk's ("Mention on X"), not the customer's
+            TriageInput(subject=message.subject, body=message.body, channel=ticket.channel.value)
         )
         if ticket.triage is not None:
             result = keep_known_topic(ticket.triage, result)

@@ -228,7 +228,7 @@ class Ingestor:
                 id=ticket_id,
                 channel=channel,
                 customer=opening.customer,
-                subject=opening.subject,
+                subject=opening.subject or opening.title,
                 created_at=now,
                 updated_at=now,
             )

@@ -11,6 +11,7 @@ import pytest
 from supportpilot.identity import customer_key
 from supportpilot.local.stack import DEMO_WEBHOOK_SECRETS
 from supportpilot.models import Channel
+from supportpilot.triage.interface import REASON_NO_REQUEST
 from tests.conftest import load_event
 
 JSON = {"Content-Type": "application/json"}
@@ -58,6 +59,24 @@ def test_a_mention_on_x_becomes_a_triaged_ticket(ingest_queue_empty):
     assert ticket.channel == Channel.X and ticket.subject == "Mention on X"
     assert _was_triaged(pipeline, ticket)
     assert ticket.customer.display_name == "@test_customer_0099"
+
+
+def test_a_thank_you_mention_is_read_as_the_customer_wrote_it(ingest_queue_empty):
+    """Triage reads the post, not the desk's title "Mention on X" (English words that made the Dutch post English
+    and hid that it asks nothing)."""
+    pipeline = ingest_queue_empty
+    body = _sample_body("x_mention")
+    user_id = _fake_id()
+    body["tweet_create_events"][0] |= {
+        "id_str": _fake_id(),
+        "text": "@ExampleShop bedankt voor de snelle hulp! \U0001f64f",
+    }
+    body["tweet_create_events"][0]["user"]["id_str"] = user_id
+    assert pipeline.post_webhook("x", json.dumps(body).encode(), JSON)["status"] == 200
+    pipeline.drain()
+    (ticket,) = _tickets_of(pipeline, f"x:{user_id}")
+    assert ticket.subject == "Mention on X"
+    assert ticket.triage.language == "nl" and REASON_NO_REQUEST in ticket.triage.reasons
 
 
 def test_a_redelivered_direct_message_opens_one_ticket(ingest_queue_empty):

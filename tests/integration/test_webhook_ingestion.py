@@ -83,6 +83,18 @@ def test_a_contact_form_opens_a_ticket_that_gets_triaged(ingest_queue_empty):
     assert ticket.language == "nl"
 
 
+def test_a_contact_form_without_subject_is_triaged_on_the_customers_words(ingest_queue_empty):
+    """The ticket's title "Contact form message" is the desk's, not the customer's: triage does not read it."""
+    pipeline = ingest_queue_empty
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    body = json.dumps({"email": email, "message": "Hebben jullie deze jas ook in maat L?", "order_number": "1004"})
+    assert pipeline.post_webhook("form", body.encode(), FORM_HEADERS)["status"] == 202
+    pipeline.drain()
+    (ticket,) = [t for t in pipeline.tickets() if t.customer.id == customer_key("email", email)]
+    assert ticket.subject == "Contact form: order 1004"
+    assert ticket.triage.category == "product_question" and not ticket.triage.needs_human
+
+
 def test_a_redelivered_shopify_order_is_recorded_once_on_the_timeline(ingest_queue_empty):
     pipeline = ingest_queue_empty
     sample = load_event("receive_webhook/shopify_orders_create.json")

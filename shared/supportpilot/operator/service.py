@@ -415,7 +415,7 @@ class OperatorDesk:
                 message = self._store.get_message(ticket.id, message_id)
             except TicketNotFound:
                 raise Conflict(f"ticket {ticket.id} has no message {message_id}") from None
-            raw, _ = message_text(TriageInput(subject=message.subject or ticket.subject, body=message.body))
+            raw, _ = message_text(TriageInput(subject=message.subject, body=message.body))
             text = mask_personal_data(raw) or None
         return HumanLabel(
             id=new_ulid(),

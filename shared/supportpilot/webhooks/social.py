@@ -271,7 +271,7 @@ def _meta_verification(query: Mapping[str, str], secrets: Mapping[str, str]) -> 
 # --- both ---------------------------------------------------------------------------------------------
 
 
-def _subject(message: SocialMessage) -> str:
+def _title(message: SocialMessage) -> str:
     if message.kind == "mention":
         return "Mention on X"
     if message.platform == "x":
@@ -289,7 +289,7 @@ def _normalise_social(envelope: WebhookEnvelope) -> Normalised:
     )
     return Normalised(
         ticket=TicketOpening(
-            customer=customer, subject=_subject(message), body=message.text, external_id=envelope.dedupe_key
+            customer=customer, subject="", title=_title(message), body=message.text, external_id=envelope.dedupe_key
         )
     )
 

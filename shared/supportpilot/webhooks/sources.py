@@ -81,12 +81,15 @@ class Ping:
 
 
 class TicketOpening(BaseModel):
-    """A request to open a ticket. `reference` is the order or charge it concerns, when known."""
+    """A request to open a ticket. `subject`: the sender's own subject, "" when they gave none; `title`: the
+    ticket's title then ("Contact form message"), which triage never reads as the customer's words.
+    `reference` is the order or charge it concerns, when known."""
 
     customer: CustomerIdentity
     subject: str
     body: str
     external_id: str
+    title: str = ""
     reference: str | None = None
 
 
@@ -775,10 +778,11 @@ def _contact_form(payload: dict[str, Any]) -> _ContactForm:
 
 def _normalise_form(envelope: WebhookEnvelope) -> Normalised:
     form = _contact_form(envelope.payload)
-    default_subject = f"Contact form: order {form.order_number}" if form.order_number else "Contact form message"
+    title = f"Contact form: order {form.order_number}" if form.order_number else "Contact form message"
     ticket = TicketOpening(
         customer=form.customer,
-        subject=form.subject or default_subject,
+        subject=form.subject or "",
+        title=title,
         body=form.message,
         external_id=envelope.dedupe_key,
         reference=form.order_number,

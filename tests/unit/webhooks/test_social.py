@@ -199,7 +199,7 @@ def test_a_mention_opens_a_ticket_for_the_posting_user():
     envelope, ticket = _opening(X, _body("x_mention"))
     assert (envelope.source, envelope.topic) == ("x", "tweet_create_events")
     assert envelope.dedupe_key == "x:tweet:1790000000000000001"
-    assert ticket.subject == "Mention on X"
+    assert ticket.title == "Mention on X"
     assert ticket.body.startswith("@ExampleShop my order #1042")
     assert ticket.external_id == envelope.dedupe_key
     assert ticket.customer.kind == "handle" and ticket.customer.value == "x:4000000099"
@@ -212,7 +212,7 @@ def test_a_direct_message_opens_a_ticket_and_the_shops_own_reply_is_skipped():
     assert len(payload["direct_message_events"]) == 2  # the customer's message and the shop's answer
     envelope, ticket = _opening(X, payload)
     assert (envelope.topic, envelope.dedupe_key) == ("direct_message_events", "x:dm:1790000000000000101")
-    assert ticket.subject == "Direct message on X"
+    assert ticket.title == "Direct message on X"
     assert ticket.body.startswith("Hoi, ik heb de verkeerde maat")
     assert ticket.customer.value == "x:4000000077" and ticket.customer.display_name == "@test_klant_0077"
 
@@ -268,7 +268,7 @@ def test_an_instagram_message_opens_a_ticket_and_the_echo_is_skipped():
     envelope, ticket = _opening(META, payload)
     assert (envelope.source, envelope.topic) == ("meta", "instagram")
     assert envelope.dedupe_key == "meta:aWdfZAG1faXRlbTpFAKE0FAKE0FAKE0001"
-    assert ticket.subject == "Message on Instagram"
+    assert ticket.title == "Message on Instagram"
     assert ticket.body.startswith("Hi! Do you ship the linen shirt")
     assert ticket.customer.value == "meta:990000000000001"
     assert ticket.customer.id == customer_key("handle", "meta:990000000000001")
@@ -281,7 +281,7 @@ def test_a_whatsapp_message_opens_a_ticket_keyed_on_its_wamid():
         "whatsapp_business_account",
         "meta:wamid.FAKEFAKEFAKEFAKEFAKE0001=",
     )
-    assert ticket.subject == "Message on WhatsApp"
+    assert ticket.title == "Message on WhatsApp"
     assert ticket.body.startswith("Goedemiddag, mijn pakket")
     assert ticket.customer.value == "meta:447700900123" and ticket.customer.display_name == "Test Klant"
 
@@ -290,7 +290,7 @@ def test_a_messenger_message_from_the_page_itself_is_skipped():
     payload = _body("meta_instagram_message") | {"object": "page"}
     (envelope,) = _parse(META, payload)
     assert envelope.topic == "page"
-    assert META.normalise(envelope).ticket.subject == "Message on Messenger"
+    assert META.normalise(envelope).ticket.title == "Message on Messenger"
     customer_event = payload["entry"][0]["messaging"][0]
     from_page = copy.deepcopy(customer_event) | {"sender": {"id": payload["entry"][0]["id"]}}
     payload["entry"][0]["messaging"] = [from_page]

@@ -423,12 +423,13 @@ def test_form_dedupe_key_is_the_body_digest():
     assert len(first.dedupe_key) == len("form:") + 64
 
 
-def test_form_subject_defaults():
+def test_a_form_without_subject_gets_a_title_but_no_subject_triage_would_read():
     envelope = _envelope("form_contact_en.json")
     envelope.payload.pop("subject")
-    assert SOURCES["form"].normalise(envelope).ticket.subject == "Contact form: order #1004"
+    ticket = SOURCES["form"].normalise(envelope).ticket
+    assert (ticket.subject, ticket.title) == ("", "Contact form: order #1004")
     envelope.payload.pop("order_number")
-    assert SOURCES["form"].normalise(envelope).ticket.subject == "Contact form message"
+    assert SOURCES["form"].normalise(envelope).ticket.title == "Contact form message"
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,15 @@ TOKENISER_REVISION = 2
 
 _MAX_TOKEN_CHARS = 40  # longer "words" are codes, base64 or garbage: one token, no char n-grams
 _MAX_EXPLAINED = 3
+# Dutch and English words that say nothing on their own in an explanation: articles, pronouns, prepositions,
+# auxiliaries. Question words and negations ("wanneer", "geen") do say something, and are not here.
+_FUNCTION_WORDS_TEXT = """
+de het een en van ik je jij u uw mijn mn m'n is dat die dit deze met voor op aan er om ook als bij nog wel naar
+te zo dan of tot uit over door al ons onze mij we wij ge gij t 't ben bent was zijn heb hebt heeft
+the a an and of to in is it i my me you your we our that this for on with at by from or so am are be was were
+been do does did have has had i'm it's
+"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 _CACHE_SIZE = 100_000
 _crc32 = zlib.crc32
 
@@ -535,12 +544,24 @@ class LinearModel:
         return scores, WordFeatures(grams, found, counts, norm) if block.kind == "word" else None
 
     def top_grams(self, words: list[WordFeatures], label: int, limit: int = _MAX_EXPLAINED) -> list[str]:
-        """Word n-grams with the largest positive contribution to `label` (char n-grams read badly)."""
+        """Word n-grams with the largest positive contribution to `label` (char n-grams read badly), for an operator
+        to read: each with a word the ones before it did not show ("refund", then not "my refund"), and not only
+        function words or placeholders ("the", "ik", "<num>"), unless nothing else contributed."""
         weights = self._label_weights.get(label)
         if weights is None:
             weights = self._label_weights[label] = self.coef[label :: len(self.labels)]
         contributions = [part for features in words for part in features.contributions(self.idf, weights)]
-        return [gram for _, gram in sorted(contributions, reverse=True)[:limit]]
+        ranked = [gram for _, gram in sorted(contributions, reverse=True)]
+        shown: set[str] = set()
+        drivers = []
+        for gram in ranked:
+            content = {word for word in gram.split() if word not in _FUNCTION_WORDS and word[0] != "<"}
+            if content and not content <= shown:
+                drivers.append(gram)
+                shown |= content
+                if len(drivers) == limit:
+                    break
+        return drivers or ranked[:limit]
 
 
 _ROWS, _SUM = itemgetter(0), itemgetter(1)

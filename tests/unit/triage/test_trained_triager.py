@@ -20,7 +20,7 @@ from supportpilot.triage.interface import (
     REASON_PRIVACY,
     REASON_TRUNCATED,
 )
-from supportpilot.triage.linear_model import MODEL_FILE, LinearModel, TrainedTriager, normalise
+from supportpilot.triage.linear_model import MODEL_FILE, LinearModel, TrainedTriager, normalise, tokenise
 from supportpilot.triage.training import (
     DEFAULT_HOLDOUT,
     DEFAULT_SEED,
@@ -69,8 +69,18 @@ def test_a_clear_message_gets_its_category_and_the_words_behind_it(triager):
     assert not result.needs_human
     assert result.explanation.startswith("drove 'refund': '")
     drivers = result.explanation.removeprefix("drove 'refund': ").split(", ")
-    assert all(driver.strip("'") in normalise(f"{message.subject} {message.body}") for driver in drivers)
+    words = " ".join(tokenise(f"{message.subject}\n{message.body}"))
+    assert all(driver.strip("'") in words for driver in drivers)
     assert result.model_name == "test-model"
+
+
+def test_the_explanation_names_words_that_say_something_each_once(triager):
+    result = triager.triage(TriageInput(body="Hoi, ik wil mijn geld terug. Ik wil echt mijn geld terug! Order 12345"))
+
+    drivers = [driver.strip("'") for driver in result.explanation.split(": ", 1)[1].split(", ")]
+    said = [set(driver.split()) - {"ik", "mijn", "<order>"} for driver in drivers]
+    assert all(said), drivers  # not only "ik", "mijn" or a placeholder
+    assert all(not words <= set().union(*said[:index]) for index, words in enumerate(said)), drivers
 
 
 def test_a_privacy_request_always_goes_to_a_person(triager):

@@ -3,18 +3,16 @@
 import tempfile
 from pathlib import Path
 
-from supportpilot.lambda_entry import sqs_batch_handler
-
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.model_store import DynamoModelRegistry, S3ModelArtifacts
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.classify import Classifier
 from supportpilot.envelopes import ClassifyRequest
+from supportpilot.lambda_entry import SqsRecord, sqs_batch_handler
 from supportpilot.learning.serving import PromotedModelTriager
 from supportpilot.settings import TableSettings
 from supportpilot.triage import Triager, load_triager
@@ -57,7 +55,7 @@ classifier = Classifier(
 )
 
 
-def classify_record(record: SQSRecord) -> None:
+def classify_record(record: SqsRecord) -> None:
     request = ClassifyRequest.model_validate_json(record.body)
     result = classifier.classify(request)
     if result is None:

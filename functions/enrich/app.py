@@ -1,11 +1,8 @@
 """EnrichQueue -> customer profile on the ticket -> RouteQueue."""
 
-from supportpilot.lambda_entry import sqs_batch_handler
-
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.sqs import SqsWorkQueue
@@ -13,6 +10,7 @@ from supportpilot.adapters.trend_store import DynamoTrendStore
 from supportpilot.connectors import ConnectorMisconfigured, ShopConnector, connector_from_secret
 from supportpilot.enrich import Enricher
 from supportpilot.envelopes import EnrichRequest
+from supportpilot.lambda_entry import SqsRecord, sqs_batch_handler
 from supportpilot.profile import VipRule
 from supportpilot.settings import TableSettings
 
@@ -47,7 +45,7 @@ enricher = Enricher(
 )
 
 
-def enrich_record(record: SQSRecord) -> None:
+def enrich_record(record: SqsRecord) -> None:
     request = EnrichRequest.model_validate_json(record.body)
     profile = enricher.enrich(request)
     logger.info(

@@ -3,13 +3,12 @@ the customer timelines, resuming from its checkpoint; re-queued before the time 
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.s3 import S3BlobStore, S3ExportFiles
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
+from supportpilot.lambda_entry import SqsRecord, process_sqs_batch
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.settings import TableSettings
 from supportpilot.timeline.import_jobs import ExportUploaded, ImportJobRunner
@@ -36,16 +35,13 @@ runner = ImportJobRunner(
 )
 
 
-processor = BatchProcessor(event_type=EventType.SQS)
-
-
 @logger.inject_lambda_context
 def handler(event: dict, context: LambdaContext) -> dict:
     """Batch size 1; the record handler needs the invocation's remaining time, hence no `sqs_batch_handler`."""
 
-    def import_record(record: SQSRecord) -> None:
+    def import_record(record: SqsRecord) -> None:
         uploaded = ExportUploaded.model_validate_json(record.body)
         checkpoint = runner.run(uploaded, lambda: context.get_remaining_time_in_millis() < STOP_BEFORE_TIMEOUT_MS)
         logger.info("import step done", extra={"finished": checkpoint.finished, "line": checkpoint.last_line})
 
-    return process_partial_response(event=event, record_handler=import_record, processor=processor, context=context)
+    return process_sqs_batch(event, import_record, logger)

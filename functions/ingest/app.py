@@ -1,10 +1,7 @@
 """IngestQueue -> tickets, messages and timeline events in DynamoDB -> ClassifyQueue."""
 
-from supportpilot.lambda_entry import sqs_batch_handler
-
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import TypeAdapter
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
@@ -12,6 +9,7 @@ from supportpilot.adapters.s3 import S3BlobStore
 from supportpilot.adapters.sqs import SqsWorkQueue
 from supportpilot.envelopes import IngestWork
 from supportpilot.ingest import Ingestor
+from supportpilot.lambda_entry import SqsRecord, sqs_batch_handler
 from supportpilot.phone import DEFAULT_COUNTRY_CODE
 from supportpilot.settings import TableSettings
 
@@ -34,7 +32,7 @@ ingestor = Ingestor(
 )
 
 
-def ingest_record(record: SQSRecord) -> None:
+def ingest_record(record: SqsRecord) -> None:
     outcome = ingestor.ingest(ingest_work.validate_json(record.body))
     logger.info(
         "delivery ingested",

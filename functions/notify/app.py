@@ -4,18 +4,16 @@ The escalation workflow publishes team notifications to the SNS topic itself (st
 breach); this function adds the optional Slack or Teams post when an escalation starts.
 """
 
-from supportpilot.lambda_entry import sqs_batch_handler
-
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from supportpilot.adapters.notify_store import DynamoNotifyStore
 from supportpilot.adapters.ses_mail import SesMailSender
 from supportpilot.adapters.team_channels import ChatWebhookChannel, chat_channels_from_secret
 from supportpilot.csat import CsatSigner, rating_link
 from supportpilot.envelopes import NotifyRequest
+from supportpilot.lambda_entry import SqsRecord, sqs_batch_handler
 from supportpilot.notify import Notifier
 from supportpilot.settings import TableSettings
 
@@ -55,7 +53,7 @@ notifier = Notifier(
 )
 
 
-def notify_record(record: SQSRecord) -> None:
+def notify_record(record: SqsRecord) -> None:
     outcome = notifier.notify(NotifyRequest.model_validate_json(record.body))
     logger.info(
         "notification handled",

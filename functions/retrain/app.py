@@ -5,15 +5,13 @@ rule. A refused run (another one holds the lock) is logged and not retried; a fa
 schedule's retries and then its dead-letter queue, or the queue's redrive, take it.
 """
 
-from supportpilot.lambda_entry import sqs_batch_handler
-
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportpilot.adapters.learning_stack import retrain_service
+from supportpilot.lambda_entry import SqsRecord, sqs_batch_handler
 from supportpilot.learning.desk import RetrainRequest
 from supportpilot.learning.retrain import RetrainSettings
 from supportpilot.settings import TableSettings
@@ -52,7 +50,7 @@ def run(request: RetrainRequest) -> dict:
     return outcome.model_dump(mode="json", include={"run_id", "status", "version", "message"})
 
 
-def retrain_record(record: SQSRecord) -> None:
+def retrain_record(record: SqsRecord) -> None:
     run(RetrainRequest.model_validate_json(record.body))
 
 

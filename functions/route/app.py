@@ -1,11 +1,8 @@
 """RouteQueue -> routing decision on the ticket -> escalation and notifications."""
 
-from supportpilot.lambda_entry import sqs_batch_handler
-
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
@@ -14,6 +11,7 @@ from supportpilot.adapters.ssm_policy import SsmPolicyOverrides
 from supportpilot.adapters.stepfunctions import StepFunctionsEscalationWorkflow
 from supportpilot.envelopes import RouteRequest
 from supportpilot.escalation import EscalationService, SlaPolicy
+from supportpilot.lambda_entry import SqsRecord, sqs_batch_handler
 from supportpilot.route import Router
 from supportpilot.routing import PolicyProblem, PolicySource
 from supportpilot.settings import TableSettings
@@ -58,7 +56,7 @@ router = Router(
 )
 
 
-def route_record(record: SQSRecord) -> None:
+def route_record(record: SqsRecord) -> None:
     request = RouteRequest.model_validate_json(record.body)
     outcome = router.route(request)
     if outcome is None:

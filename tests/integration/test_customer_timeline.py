@@ -11,11 +11,11 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from supportpilot.adapters.timeline_store import DynamoTimelineStore
 from supportpilot.cli import main
 from supportpilot.identity import customer_key
+from supportpilot.lambda_entry import BatchFailed
 from supportpilot.models import Channel, TicketStatus
 from supportpilot.timeline.import_jobs import ExportUploaded, ImportJobRunner
 from tests.conftest import PROJECT_ROOT, load_event
@@ -354,7 +354,7 @@ def test_an_export_put_to_its_upload_url_is_imported_by_the_function_across_invo
 
 def test_an_object_uploaded_around_the_api_is_dead_lettered(pipeline):
     event = load_event("import_history/export_uploaded.json")
-    with pytest.raises(BatchProcessingError, match="All records failed"):
+    with pytest.raises(BatchFailed, match="all 1 records failed"):
         pipeline.stack.functions["ImportFunction"].invoke(event)
 
 

@@ -5,10 +5,10 @@ import uuid
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from pydantic import TypeAdapter
 
 from supportpilot.envelopes import ClassifyRequest, IngestWork
+from supportpilot.lambda_entry import BatchFailed
 from supportpilot.receive_mail import SesEvent
 from supportpilot.receive_webhook import ApiGatewayProxyEvent
 from supportpilot.timeline.connect import ConnectContactEvent
@@ -56,5 +56,5 @@ def test_the_ingest_samples_are_served_by_the_ingest_function(pipeline):
 
 def test_the_classify_sample_for_an_unknown_ticket_fails_so_that_sqs_retries_it(pipeline):
     event = load_event("classify/classify_request.json")
-    with pytest.raises(BatchProcessingError, match="All records failed"):
+    with pytest.raises(BatchFailed, match="all 1 records failed"):
         pipeline.stack.functions["ClassifyFunction"].invoke(event)

@@ -2,8 +2,8 @@
 "Great, that worked. Thanks!").
 
 A model reads such a message as some category all the same ("Bedankt!" was a product question at 0.69), so a
-new ticket got an automated answer to a thank-you, and a reply moved its ticket to another topic. Recognised
-here, it goes to a person as having no request, and a reply keeps its ticket's topic (`classify.keep_known_topic`).
+new ticket was routed as if it asked something, and a reply moved its ticket to another topic. Recognised here,
+it goes to a person as having no request, and a reply keeps its ticket's topic (`classify.keep_known_topic`).
 
 Deliberately a closed list: a message counts only when every word is on it, so one word of a request
 ("Bedankt, maar waar blijft mijn pakket?") or a plea ("please", "graag") makes it a message to classify.

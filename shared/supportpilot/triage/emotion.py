@@ -115,6 +115,11 @@ _TEXT_CUES: tuple[tuple[str, float, tuple[str, ...], str], ...] = (
             r"irritat(?:ed|ing)",
             r"frustrat(?:ed|ing)",
             r"upset",
+            r"p+f{2,}t?",  # sighs and growls of social posts: "pfff", "grrr", "argh", "zucht", "ugh"
+            r"gr{3,}",
+            r"ar+g+h+",
+            r"zucht",
+            r"ugh+",
         ),
         "",
     ),

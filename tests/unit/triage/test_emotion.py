@@ -48,6 +48,8 @@ from supportpilot.triage.emotion import emotional_load
         ("Ik ben erg teleurgesteld in jullie service.", "frustration"),
         ("Really disappointing, it was a birthday present.", "frustration"),
         ("Still can't log in. Annoying.", "frustration"),
+        ("Pfff, weer niet bezorgd. #zucht", "frustration"),
+        ("Ugh, the lid snapped after 3 weeks.", "frustration"),
         ("Stelletje criminelen.", "insult"),
         ("I'll report you to the Better Business Bureau.", "threat: consumer authority"),
         ("Ik stuur dit naar Radar.", "threat: consumer authority"),

@@ -48,6 +48,9 @@ class Classifier:
         self._enrich = enrich_queue
 
     def classify(self, request: ClassifyRequest) -> TriageResult | None:
+        """Triage the message, store the result on its ticket and hand the ticket on to be routed; not a calm,
+        readable reply that asks nothing ("Thanks!") to an automated answer: routed again, it got that answer
+        again (the tracking mail once more), and the customer's next thanks another."""
         ticket = self._store.get_ticket(request.ticket_id)
         if is_triaged(ticket, request.message_id):
             return None
@@ -56,6 +59,8 @@ class Classifier:
             # the message's own subject: a ticket's title may be the desk's ("Mention on X"), not the customer's
             TriageInput(subject=message.subject, body=message.body, channel=ticket.channel.value)
         )
+        answered_by_machine = ticket.routing is not None and ticket.routing.automation_level == "auto_reply"
+        nothing_to_route = answered_by_machine and result.reasons == [REASON_NO_REQUEST] and not message.warnings
         if ticket.triage is not None:
             result = keep_known_topic(ticket.triage, result)
         if message.warnings and PARSE_WARNING_REASON not in result.reasons:
@@ -73,5 +78,8 @@ class Classifier:
         self._store.record_triage(ticket.id, message.id, result, audit)
         if ticket.triage is None:  # the ticket's first triage; replies do not count again
             desk_metrics.record(desk_metrics.TICKETS_TRIAGED, Category=result.category, Language=result.language)
-        self._enrich.send(EnrichRequest(ticket_id=ticket.id, message_id=message.id))
+        if nothing_to_route:
+            logger.info("a reply to an automated answer asks nothing: not routed again", extra={"ticket_id": ticket.id})
+        else:
+            self._enrich.send(EnrichRequest(ticket_id=ticket.id, message_id=message.id))
         return result

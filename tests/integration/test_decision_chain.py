@@ -2,6 +2,7 @@
 resources in moto, driven by the samples in events/ (their dates shifted where a path depends on
 how long ago something happened)."""
 
+import email.message
 import json
 import threading
 import uuid
@@ -18,7 +19,7 @@ from supportpilot.escalation import EscalationConflict, EscalationService
 from supportpilot.models import Ticket, TicketStatus
 from supportpilot.ports import StoreUnavailable
 from supportpilot.routing import default_policy
-from tests.conftest import load_event
+from tests.conftest import EVENTS, load_event
 from tests.pipeline import mails_about
 
 
@@ -65,6 +66,56 @@ def test_an_order_status_with_known_tracking_is_answered_automatically_and_says_
     assert "3STEST0000000001" in reply.body
     assert "automated assistant" in reply.body
     assert ticket.customer_notified is True
+
+
+def answered_tracking_question(shop) -> tuple[Ticket, str, str]:
+    """A ticket answered with the tracking mail, of a customer of its own (contacts count in routing); with the
+    customer's address and the question's Message-ID, for replies."""
+    question_id = f"<{uuid.uuid4().hex}@mail.example.com>"
+    customer = f"tom-{uuid.uuid4().hex[:8]}@example.com"
+    order_id = 4_600_000_000 + uuid.uuid4().int % 1_000_000
+    buyer = {"id": order_id, "email": customer, "first_name": "Tom", "last_name": "Baker"}
+    order = {"id": order_id, "email": customer, "contact_email": customer, "customer": buyer}
+    post_shopify_order(shop, "shopify_orders_fulfilled", **order)
+    sample = (EVENTS / "mail" / "order_status_tracking_en.eml").read_bytes()
+    question = sample.replace(b"<sample-tracking-1@mail.example.com>", question_id.encode())
+    shop.deliver_raw_mail(question.replace(b"tom.baker@example.com", customer.encode()), uuid.uuid4().hex)
+    shop.drain()
+    ticket = max((t for t in shop.tickets() if t.channel == "email"), key=lambda t: t.updated_at)
+    assert ticket.routing.automation_level == "auto_reply" and len(auto_replies(shop, ticket.id)) == 1
+    return ticket, customer, question_id
+
+
+def reply_to(shop, customer: str, question_id: str, body: str) -> None:
+    reply = email.message.EmailMessage()
+    reply["From"] = f"Tom Baker <{customer}>"
+    reply["To"] = "support@shop.example.nl"
+    reply["Subject"] = "Re: When will my jacket arrive?"
+    reply["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.com>"
+    reply["In-Reply-To"] = question_id
+    reply.set_content(body)
+    shop.deliver_raw_mail(reply.as_bytes(), uuid.uuid4().hex)
+    shop.drain()
+
+
+def test_a_thank_you_for_an_automated_answer_gets_no_second_answer(shop):
+    """Routed again, each "Thanks!" got the tracking mail once more: the machine answering thanks, forever."""
+    ticket, customer, question_id = answered_tracking_question(shop)
+    for body in ("Thanks!", "Great, thanks a lot for the quick answer!\n\nTom"):
+        reply_to(shop, customer, question_id, body)
+    after = shop.store.get_ticket(ticket.id)
+    assert len(shop.inbound_messages(ticket.id)) == 3
+    assert len(auto_replies(shop, ticket.id)) == 1
+    assert after.status == TicketStatus.ROUTED
+    assert (after.triage.category, after.triage.needs_human) == ("order_status", False)
+
+
+def test_a_reply_that_asks_something_after_an_automated_answer_is_routed_again(shop):
+    ticket, customer, question_id = answered_tracking_question(shop)
+    reply_to(shop, customer, question_id, "Thanks, but the tracking has not moved for a week. Is it lost?")
+    after = shop.store.get_ticket(ticket.id)
+    (_, reply) = shop.inbound_messages(ticket.id)
+    assert after.routing.message_id == reply.id
 
 
 def test_an_auto_reply_whose_first_queueing_failed_reaches_the_customer_once_when_sqs_redelivers(shop, monkeypatch):

@@ -8,6 +8,15 @@ import re
 
 from supportpilot.regex_store import compiled
 
+# "Re:", and the way mail programs say it in Dutch ("Antw:"), German ("AW:") and Scandinavian ("SV:", "VS:"),
+# repeated or numbered ("Re[2]:"); not forwards, which bring something new.
+_REPLY_SUBJECT = compiled(r"(?:re|aw|antw|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*:", re.IGNORECASE)
+
+
+def is_reply_subject(subject: str) -> bool:
+    """Whether a subject is a reply's: it repeats the thread's subject."""
+    return _REPLY_SUBJECT.match(subject.lstrip()) is not None
+
 
 def html_to_text(html: str) -> str:
     """Readable plain text of an HTML mail body: link text kept, hrefs and scripts/styles dropped."""

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from supportpilot.mail.text import split_reply
+from supportpilot.mail.text import is_reply_subject, split_reply
 from supportpilot.models import TriageResult
 from supportpilot.triage.courtesy import asks_nothing
 from supportpilot.triage.emotion import emotional_load
@@ -74,6 +74,18 @@ def own_and_thread(text: str) -> tuple[str, str]:
     return own_text(thread), thread
 
 
+def request_words(message: TriageInput, own: str, thread: str) -> str:
+    """The words of a message that could ask something: its own words (`own_text`), but of a reply with a body
+    only the body's, because a reply's subject ("Re: Waar blijft mijn pakket?") repeats its thread's. `own` and
+    `thread` as `own_and_thread` gives them for `message_text(message)`, the subject's lines first."""
+    subject = message.subject.strip()
+    if not subject or not message.body.strip() or not is_reply_subject(subject):
+        return own
+    subject_lines = subject.count("\n") + 1
+    lines = thread.split("\n", subject_lines)
+    return own_text(lines[-1]) if len(lines) > subject_lines else ""
+
+
 def written_language(given: str | None, own: str, thread: str) -> str:
     """The caller's language tag, else the language of a message's own words (`own_text`), else of the whole thread
     when those are too few to tell ("Ok!"). `own` and `thread` as `own_and_thread` gives them."""
@@ -108,7 +120,7 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
         )
 
     language = written_language(message.language, own, neutral)
-    if asks_nothing(own):  # "Bedankt!": a model would read some category into it all the same
+    if asks_nothing(request_words(message, own, neutral)):  # "Bedankt!": a model would read some category into it
         explanation = "only a greeting, thanks or sign-off"
         return triage_result(
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_REQUEST, *reasons], explanation

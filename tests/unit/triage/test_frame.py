@@ -161,13 +161,29 @@ def test_a_message_that_asks_nothing_goes_to_a_person_without_a_guessed_category
         "Bedankt, maar waar blijft mijn pakket?",
         "Thanks. Reply please",
         "Hallo, ik heb een vraag",
-        "Thanks for her help",
+        "Hi, where is it?",
+        "Help!",
+        "Hallo??",
     ],
 )
 def test_thanks_with_a_request_is_classified(body):
     result = SureModel("order_status").triage(TriageInput(body=body))
 
     assert result.category == "order_status" and REASON_NO_REQUEST not in result.reasons
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Re: Waar blijft mijn pakket?", "Top, bedankt voor de snelle hulp!"),
+        ("Antw: Retour 12345", "Dank je wel!\n\nOp ma 3 mei 2026 om 10:00 schreef Webshop <info@example.nl>:\n> Ok."),
+        ("RE: When will my jacket arrive?", "Thanks!\n\nTom"),
+    ],
+)
+def test_a_thank_you_reply_asks_nothing_whatever_its_subject_repeats(subject, body):
+    result = SureModel("order_status").triage(TriageInput(subject=subject, body=body))
+
+    assert result.category == OUT_OF_SCOPE and result.reasons == [REASON_NO_REQUEST]
 
 
 def test_a_thank_you_with_a_subject_is_read_with_its_subject():

@@ -15,7 +15,6 @@ from supportpilot.triage.courtesy import asks_nothing
 from supportpilot.triage.emotion import emotional_load
 from supportpilot.triage.interface import (
     HIGH_EMOTIONAL_LOAD,
-    MAX_TRIAGE_CHARS,
     MIN_CONFIDENCE,
     OUT_OF_SCOPE,
     REASON_HIGH_EMOTIONAL_LOAD,
@@ -74,16 +73,15 @@ def own_and_thread(text: str) -> tuple[str, str]:
     return own_text(thread), thread
 
 
-def request_words(message: TriageInput, own: str, thread: str) -> str:
-    """The words of a message that could ask something: its own words (`own_text`), but of a reply with a body
-    only the body's, because a reply's subject ("Re: Waar blijft mijn pakket?") repeats its thread's. `own` and
-    `thread` as `own_and_thread` gives them for `message_text(message)`, the subject's lines first."""
+def body_text(message: TriageInput, thread: str) -> str:
+    """The body's part of a message's `thread` (as `own_and_thread` gives it for `message_text(message)`, which puts
+    the subject's lines first); "" when there is no body."""
     subject = message.subject.strip()
-    if not subject or not message.body.strip() or not is_reply_subject(subject):
-        return own
+    if not subject:
+        return thread
     subject_lines = subject.count("\n") + 1
     lines = thread.split("\n", subject_lines)
-    return own_text(lines[-1]) if len(lines) > subject_lines else ""
+    return lines[-1] if len(lines) > subject_lines else ""
 
 
 def written_language(given: str | None, own: str, thread: str) -> str:
@@ -120,13 +118,16 @@ def _triage_message(triager: Triager, message: TriageInput, classify: Callable[[
         )
 
     language = written_language(message.language, own, neutral)
-    if asks_nothing(request_words(message, own, neutral)):  # "Bedankt!": a model would read some category into it
+    body_new = new_words(body_text(message, neutral))
+    # A reply's subject ("Re: Waar blijft mijn pakket?") repeats its thread's: of a reply only the body can ask.
+    asking = body_new if message.body.strip() and is_reply_subject(message.subject) else own
+    if asks_nothing(asking):  # "Bedankt!": a model would read some category into it
         explanation = "only a greeting, thanks or sign-off"
         return triage_result(
             triager, OUT_OF_SCOPE, 0.0, language, load, cues, [REASON_NO_REQUEST, *reasons], explanation
         )
 
-    if not has_letters(new_words(message.body[:MAX_TRIAGE_CHARS])):  # the model reads the subject, or the quote
+    if not has_letters(body_new):  # the model reads the subject, or the quote
         reasons.append(REASON_NO_BODY)
     unsupported = language not in SUPPORTED_LANGUAGES and language != UNDETERMINED_LANGUAGE
     if unsupported:

@@ -5,10 +5,16 @@ from aws_lambda_powertools import Logger
 
 from supportpilot import desk_metrics
 from supportpilot.envelopes import ClassifyRequest, EnrichRequest
-from supportpilot.models import Actor, AuditEntry, Ticket, TriageResult
+from supportpilot.models import Actor, AuditEntry, PlatformNotice, Ticket, TriageResult
 from supportpilot.ports import TicketStore, WorkQueue
 from supportpilot.triage import OUT_OF_SCOPE, TriageInput, Triager
-from supportpilot.triage.interface import REASON_LOW_CONFIDENCE, REASON_NO_REQUEST, REASON_OUT_OF_SCOPE
+from supportpilot.triage.interface import (
+    REASON_LOW_CONFIDENCE,
+    REASON_NO_REQUEST,
+    REASON_OUT_OF_SCOPE,
+    REASON_PLATFORM_NOTICE,
+    UNDETERMINED_LANGUAGE,
+)
 
 logger = Logger(child=True)
 
@@ -41,6 +47,27 @@ def keep_known_topic(earlier: TriageResult, reply: TriageResult) -> TriageResult
     )
 
 
+NOTICE_READER = "platform-notice"  # the "model" of a notice's triage: no model reads a notice
+
+
+def notice_triage(notice: PlatformNotice, language: str) -> TriageResult:
+    """The triage of a message the desk wrote from a platform's event: the event gives the category, no model reads
+    the desk's own words (it read "chargeback" in a dispute notice as the customer's threat), and a person handles
+    it."""
+    return TriageResult(
+        category=notice.category,
+        confidence=1.0,
+        language=language,
+        emotional_load=0.0,
+        high_emotional_load=False,
+        needs_human=True,
+        reasons=[REASON_PLATFORM_NOTICE],
+        model_name=NOTICE_READER,
+        model_version="1",
+        explanation=f"from the platform's event '{notice.event}'",
+    )
+
+
 class Classifier:
     def __init__(self, store: TicketStore, triager: Triager, enrich_queue: WorkQueue):
         self._store = store
@@ -55,10 +82,13 @@ class Classifier:
         if is_triaged(ticket, request.message_id):
             return None
         message = self._store.get_message(request.ticket_id, request.message_id)
-        result = self._triager.triage(
-            # the message's own subject: a ticket's title may be the desk's ("Mention on X"), not the customer's
-            TriageInput(subject=message.subject, body=message.body, channel=ticket.channel.value)
-        )
+        if message.notice is not None:
+            result = notice_triage(message.notice, ticket.language or UNDETERMINED_LANGUAGE)
+        else:
+            result = self._triager.triage(
+                # the message's own subject: a ticket's title may be the desk's ("Mention on X"), not the customer's
+                TriageInput(subject=message.subject, body=message.body, channel=ticket.channel.value)
+            )
         answered_by_machine = ticket.routing is not None and ticket.routing.automation_level == "auto_reply"
         nothing_to_route = answered_by_machine and result.reasons == [REASON_NO_REQUEST] and not message.warnings
         if ticket.triage is not None:
@@ -66,7 +96,9 @@ class Classifier:
         if message.warnings and PARSE_WARNING_REASON not in result.reasons:
             result = result.model_copy(update={"needs_human": True, "reasons": [*result.reasons, PARSE_WARNING_REASON]})
         audit = AuditEntry(
-            actor=Actor(kind="model", id=result.model_name, version=result.model_version),
+            actor=Actor(
+                kind="model" if message.notice is None else "system", id=result.model_name, version=result.model_version
+            ),
             action="triaged",
             detail={
                 "message_id": message.id,

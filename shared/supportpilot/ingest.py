@@ -241,6 +241,7 @@ class Ingestor:
                 subject=opening.subject,
                 body=opening.body,
                 external_ids=[opening.external_id],
+                notice=opening.notice,
             )
             record.timeline_events = [
                 event.model_copy(update={"ticket_id": ticket_id}) for event in normalised.timeline_events

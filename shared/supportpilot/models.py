@@ -109,6 +109,17 @@ class Attachment(Entity):
     warning: str | None = None
 
 
+class PlatformNotice(Entity):
+    """What a message is when the desk wrote it from a platform's event (a payment dispute, a failed refund): the
+    event, and the category it belongs to. Nobody wrote it to the desk, so it is neither triaged as a customer's
+    words nor acknowledged to them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: str
+    category: str
+
+
 class Message(Entity):
     id: str
     ticket_id: str
@@ -123,6 +134,7 @@ class Message(Entity):
     external_ids: list[str] = Field(default_factory=list)
     raw_s3_key: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    notice: PlatformNotice | None = None  # set when the desk wrote this message from a platform's event
 
 
 class TriageResult(Entity):

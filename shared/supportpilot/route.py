@@ -12,6 +12,7 @@ from supportpilot.ids import stable_ulid
 from supportpilot.models import Actor, AuditEntry, RoutingDecision, Ticket, TicketStatus, can_transition, utc_now
 from supportpilot.ports import TicketStore, WorkQueue
 from supportpilot.routing import PolicySource, decide
+from supportpilot.triage.interface import REASON_PLATFORM_NOTICE
 
 logger = Logger(child=True)
 
@@ -33,6 +34,12 @@ def notify_request(
     return NotifyRequest(
         kind=kind, ticket_id=ticket_id, message_id=message_id, template=template, request_id=request_id
     )
+
+
+def is_platform_notice(ticket: Ticket) -> bool:
+    """Whether the ticket's latest message is the desk's notice of a platform's event (a payment dispute): nobody
+    wrote to the desk, so nobody is thanked for their message."""
+    return ticket.triage is not None and REASON_PLATFORM_NOTICE in ticket.triage.reasons
 
 
 class TicketNotReady(RuntimeError):
@@ -98,7 +105,7 @@ class Router:
                 )
             )
             return
-        if ticket.acknowledged_at is None:
+        if ticket.acknowledged_at is None and not is_platform_notice(ticket):
             self._notify.send(notify_request("acknowledgement", ticket.id, message_id, decision.decided_at))
         if ticket.escalation is None or ticket.escalation.state not in ACTIVE_ESCALATION_STATES:
             started = self._escalations.start_escalation(

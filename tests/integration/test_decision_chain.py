@@ -201,6 +201,51 @@ def test_a_tweet_becomes_an_escalated_ticket_without_a_mail_to_anyone(shop):
     assert ticket.customer_notified is False and "no mail address" in (ticket.customer_notified_reason or "")
 
 
+def post_platform_event(pipeline, source: str, sample: str) -> Ticket:
+    """A platform event that opens a ticket (a dispute, a failed refund), with ids of its own; its ticket, routed."""
+    event = load_event(f"receive_webhook/{sample}.json")
+    payload, headers = json.loads(event["body"]), dict(event["headers"])
+    if source == "stripe":
+        payload["id"] = f"evt_test_{uuid.uuid4().hex[:12]}"
+        payload["data"]["object"]["id"] = object_id = f"obj_test_{uuid.uuid4().hex[:12]}"
+        external_id = f"stripe:{object_id}"
+    else:
+        payload["id"] = 6_300_000_000 + uuid.uuid4().int % 1_000_000
+        headers["X-Shopify-Event-Id"] = str(uuid.uuid4())
+        external_id = f"shopify:dispute:{payload['id']}"
+    assert pipeline.post_webhook(source, json.dumps(payload).encode(), headers)["status"] == 202
+    pipeline.drain()
+    (ticket,) = [
+        t for t in pipeline.tickets() if any(external_id in m.external_ids for m in pipeline.inbound_messages(t.id))
+    ]
+    return pipeline.ticket_once(ticket.id, lambda t: t.escalation is not None)
+
+
+@pytest.mark.parametrize(
+    ("source", "sample", "category"),
+    [
+        ("stripe", "stripe_charge_dispute_created", "billing_error"),
+        ("stripe", "stripe_refund_failed", "refund"),
+        ("shopify", "shopify_disputes_create", "billing_error"),
+    ],
+    ids=["stripe-dispute", "stripe-refund-failed", "shopify-dispute"],
+)
+def test_a_payment_platforms_notice_goes_to_a_person_and_no_mail_thanks_the_payer_for_a_message(
+    shop, source, sample, category
+):
+    ticket = post_platform_event(shop, source, sample)
+    triage = ticket.triage
+    assert triage is not None and triage.category == category and triage.needs_human
+    # the desk's own words ("chargeback", "fraudulent") are no customer's anger
+    assert triage.emotional_load == 0 and not triage.cues
+    assert ticket.routing is not None and ticket.routing.automation_level == "human_now"
+    assert ticket.routing.empathy_hint is None
+    assert ticket.escalation is not None and ticket.escalation.state == "waiting"
+    assert auto_replies(shop, ticket.id) == [] and ticket.acknowledged_at is None
+    (triaged,) = [e for e in shop.store.audit_trail(ticket.id) if e.action == "triaged"]
+    assert triaged.actor.kind == "system"
+
+
 def test_every_ticket_is_acknowledged_once_even_if_the_request_is_redelivered(shop):
     ticket = mail_ticket(shop, "privacy_request_nl")
     notify_queue = shop.stack.physical_id("NotifyQueue")

@@ -24,7 +24,7 @@ from supportpilot.local.event_sources import LocalApi, proxy_event
 from supportpilot.local.stack import ACCOUNT_ID, REGION, FakeLambdaContext, import_handler
 from supportpilot.models import Channel, CustomerIdentity, EscalationState, Ticket, TicketStatus
 from supportpilot.ports import DeliveryRecord
-from tests.integration.test_decision_chain import mail_ticket, post_shopify_order
+from tests.integration.test_decision_chain import mail_ticket, post_platform_event, post_shopify_order
 
 AGENT, SUPERVISOR, ADMIN = "agent@example.com", "supervisor@example.com", "admin@example.com"
 
@@ -299,6 +299,20 @@ def test_a_label_correction_is_stored_as_a_human_label_and_audited_with_the_mode
     assert entry["detail"]["model"]["category"] == ticket.triage.category
     empty = desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/labels", tokens[AGENT], {})
     assert empty["status"] == 422
+
+
+def test_a_confirmed_or_corrected_platform_notice_is_no_training_example(desk, tokens):
+    """The desk wrote a dispute's message itself: no customer writes that way, so the model never learns from it."""
+    ticket = desk.ticket_at_rest(post_platform_event(desk, "stripe", "stripe_charge_dispute_created").id)
+    path = f"/api/tickets/{ticket.id}/labels"
+    confirm = desk.call_operator_api("POST", f"{path}/confirm", tokens[AGENT])
+    correct = desk.call_operator_api("POST", path, tokens[AGENT], {"category": "refund"})
+    assert confirm["status"] == correct["status"] == 200
+    assert confirm["body"]["category"] == "billing_error" and correct["body"]["category"] == "refund"
+    assert confirm["body"]["text"] is None and correct["body"]["text"] is None
+    mailed = desk.ticket_at_rest(mail_ticket(desk, "out_of_scope_en").id)
+    label = {"category": "refund"}
+    assert desk.call_operator_api("POST", f"/api/tickets/{mailed.id}/labels", tokens[AGENT], label)["body"]["text"]
 
 
 def test_a_reply_goes_out_through_notify_as_the_operator_without_the_assistant_disclosure(desk, tokens):

@@ -407,7 +407,8 @@ class OperatorDesk:
     def _verified_label(
         self, operator: Operator, ticket: Ticket, message_id: str | None, source: str, **values: Any
     ) -> HumanLabel:
-        """A label with the labelled message's text, personal data masked, when it has a category."""
+        """A label with the labelled message's text, personal data masked, when it has a category; without text (so
+        no training example) when the desk wrote the message from a platform's event: no customer writes that way."""
         message_id = message_id or ticket.triaged_message_id
         text = None
         if values.get("category") is not None and message_id is not None:
@@ -415,8 +416,9 @@ class OperatorDesk:
                 message = self._store.get_message(ticket.id, message_id)
             except TicketNotFound:
                 raise Conflict(f"ticket {ticket.id} has no message {message_id}") from None
-            raw, _ = message_text(TriageInput(subject=message.subject, body=message.body))
-            text = mask_personal_data(raw) or None
+            if message.notice is None:
+                raw, _ = message_text(TriageInput(subject=message.subject, body=message.body))
+                text = mask_personal_data(raw) or None
         return HumanLabel(
             id=new_ulid(),
             ticket_id=ticket.id,

@@ -46,6 +46,7 @@ REASON_HIGH_EMOTIONAL_LOAD = "high emotional load"
 REASON_TRIAGE_FAILED = "triage failed: internal error"
 REASON_NO_BODY = "no message of their own: only a subject or quoted mail"
 REASON_NO_REQUEST = "no request: only a greeting, thanks or sign-off"
+REASON_PLATFORM_NOTICE = "a platform's notice, not a customer's message: a person handles it"
 
 
 def unsupported_language_reason(language: str) -> str:

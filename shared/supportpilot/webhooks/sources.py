@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from supportpilot.envelopes import WebhookEnvelope
 from supportpilot.identity import customer_key, email_customer
-from supportpilot.models import Channel, CustomerIdentity, TimelineEvent
+from supportpilot.models import Channel, CustomerIdentity, PlatformNotice, TimelineEvent
 from supportpilot.regex_store import compiled
 from supportpilot.webhooks.signatures import verify_form, verify_shopify, verify_stripe, verify_woocommerce
 
@@ -83,7 +83,8 @@ class Ping:
 class TicketOpening(BaseModel):
     """A request to open a ticket. `subject`: the sender's own subject, "" when they gave none; `title`: the
     ticket's title then ("Contact form message"), which triage never reads as the customer's words.
-    `reference` is the order or charge it concerns, when known."""
+    `reference` is the order or charge it concerns, when known. `notice`: set when the desk writes subject and
+    body from a platform's event (a dispute, a failed refund) that no customer sent."""
 
     customer: CustomerIdentity
     subject: str
@@ -91,6 +92,7 @@ class TicketOpening(BaseModel):
     external_id: str
     title: str = ""
     reference: str | None = None
+    notice: PlatformNotice | None = None
 
 
 class ShopContact(BaseModel):
@@ -373,6 +375,10 @@ def _timeline_events(
     return [event]
 
 
+DISPUTE_NOTICE = PlatformNotice(event="dispute_created", category="billing_error")
+REFUND_FAILED_NOTICE = PlatformNotice(event="refund_failed", category="refund")
+
+
 def _dispute_subject(amount: str, currency: str, reason: str | None) -> str:
     return f"Payment dispute opened: {amount} {currency} (reason: {reason or 'not given'})"
 
@@ -544,6 +550,7 @@ def _shopify_dispute(envelope: WebhookEnvelope) -> Normalised:
         ),
         external_id=f"shopify:dispute:{dispute_id}",
         reference=order_id,
+        notice=DISPUTE_NOTICE,
     )
     events = _timeline_events(
         envelope,
@@ -666,10 +673,11 @@ def _stripe_ticket(
     """Disputes and failed refunds need a person; other Stripe events only go on the timeline."""
     if kind == "dispute_created":
         subject = _dispute_subject(amount, currency, details["reason"])
-        opening = "A payment dispute was opened in Stripe."
+        opening, notice = "A payment dispute was opened in Stripe.", DISPUTE_NOTICE
     elif kind == "refund_failed":
         subject = f"Refund failed: {amount} {currency} (reason: {details['failure_reason'] or 'not given'})"
         opening = "A refund failed in Stripe: the customer has not received this money back."
+        notice = REFUND_FAILED_NOTICE
     else:
         return None
     body = _ticket_body(
@@ -690,6 +698,7 @@ def _stripe_ticket(
         body=body,
         external_id=f"stripe:{obj_id}",
         reference=details["charge_id"],
+        notice=notice,
     )
 
 

@@ -51,7 +51,7 @@ _TEXT_CUES: tuple[tuple[str, float, tuple[str, ...], str], ...] = (
             r"shit\w*",
             r"crap\w*",
             r"the\s+(?:\w+\s+)?worst",
-            r"worst\s+(?:\w+\s+)?ever",
+            r"worst\s+(?:\w+\s+){0,3}ever",
         ),
         "",
     ),
@@ -115,6 +115,8 @@ _TEXT_CUES: tuple[tuple[str, float, tuple[str, ...], str], ...] = (
             r"irritat(?:ed|ing)",
             r"frustrat(?:ed|ing)",
             r"upset",
+            r"niemand\s+(?:die\s+)?(?:me\s+|mij\s+|ons\s+)?(?:helpt|iets\s+doet)",
+            r"(?:no\s*one|nobody)\s+(?:here\s+|there\s+)?(?:cares|helps|(?:does|did)\s+anything|seems\s+to\s+care)",
             r"p+f{2,}t?",  # sighs and growls of social posts: "pfff", "grrr", "argh", "zucht", "ugh"
             r"gr{3,}",
             r"ar+g+h+",
@@ -261,6 +263,11 @@ _TEXT_CUES: tuple[tuple[str, float, tuple[str, ...], str], ...] = (
             r"(?:al|inmiddels|nu)\s+(?:drie|vier|vijf|\d+|meerdere|zoveel|zo\s+vaak|talloze)\s+(?:keer|keren"
             r"|maal|mails)",
             r"\d+\s?x\s+(?:\w+\s+)?(?:gemaild|gebeld|geschreven|gevraagd|contact\w*|already)",
+            # "drie keer gebeld"; not "drie keer gebeld met PostNL": others than the shop
+            r"(?:twee|drie|vier|vijf|zes|meerdere|talloze|zoveel)\s+(?:keer|keren|maal)\s+(?:\w+\s+)?(?:gemaild|gebeld"
+            r"|geschreven|gevraagd|contact\w*)(?!\s+(?:met|naar|bij)\s+(?!jullie\b|u\b|je\b|uw\b))",
+            r"(?:called|e-?mailed|mailed|contacted|messaged|written|wrote)\s+(?:(?:to\s+)?you\s+)?(?:twice"
+            r"|(?:three|four|five|\d+|several|multiple|many)\s+times)",
             # written to the shop before: said of the shop ("jullie", "you"), or with when; "ik heb de vervoerder
             # al gebeld" is no repeat contact
             r"(?:jullie|u|je)\s+(?:\w+\s+){0,3}(?:al|eerder)\s+(?:\w+\s+){0,2}(?:gemaild|gebeld|geschreven"
@@ -278,7 +285,7 @@ _TEXT_CUES: tuple[tuple[str, float, tuple[str, ...], str], ...] = (
             r"niemand\s+(?:reageert|antwoordt|neemt\s+op|belt\s+(?:me\s+)?terug|heeft\s+gereageerd)",
             r"still\s+(?:no|not\s+had\s+an?|haven'?t\s+had\s+an?)\s+(?:answer|reply|response)",
             r"(?:zonder|geen)\s+(?:enige\s+)?reactie",
-            r"(?:no\s*one|nobody)\s+(?:\w+\s+){0,2}(?:answer|repl|respond|got\s+back)\w*",
+            r"(?:no\s*one|nobody)\s+(?:\w+\s+){0,2}(?:answer|repl|respond|got\s+back|picks?\s+up|picked\s+up)\w*",
             r"still\s+waiting\s+(?:for|on)\s+(?:an?\s+|your\s+)?(?:answer|reply|response)",
             r"again\s+no\s+(?:answer|reply|response)",
         ),

@@ -6,7 +6,7 @@ maintained detectors measured here (2026-11-29) do not fit the classify stage:
 - fastText's language model (lid.176.ftz, with fasttext-predict: 1.3 MB, no numpy) takes 20-35 ms to load,
   most of the cold start's room, and called 10 of the 2,259 Dutch and English seed messages another language
   (Afrikaans, Danish, Basque...), each of which would go to a person as unsupported; this detector calls none
-  so, and 29 undetermined (which only rules out an automatic reply);
+  so, and 10 undetermined (which only rules out an automatic reply; 29 before `_SHOP_WORDS`);
 - langdetect needs about 0.3 s for its first answer; py3langid needs numpy; lingua's wheel is 170 MB; pycld2
   has no wheel for arm64, the functions' architecture.
 Gendered third-person pronouns (he/she, hij/zij, er/sie, il/elle, on/ona, ...) and words spelled like them in
@@ -65,11 +65,25 @@ _STOPWORDS: dict[str, str] = {
     "no": """og ikke jeg hvordan hvorfor hvor hva hei takk vennlig hilsen enna fortsatt meg deg dere noe pakken
         pakke bestilling fikk mottatt""",
 }
+# Words of web-shop customers that only Dutch or only English (of the languages above) spells so: a short post
+# ("pakket kwijt", "Wachtwoord vergeten", "parcel lost") has no stopword, and undetermined it got no automatic
+# answer and mail in English. Each counts as one stopword. Not the words both write ("order", "account",
+# "tracking", "refund", "stock", "retour"), nor ones close to German ("paket", "kaputt").
+_SHOP_WORDS: dict[str, str] = {
+    "nl": """pakket pakketje pakje bestelling bestellingen besteld bestellen levering geleverd bezorgd bezorging
+        bezorger verzonden verzending factuur betaald betaling terugbetaling terugbetaald kapot beschadigd
+        retourneren ruilen omruilen annuleren geannuleerd opzeggen wachtwoord vergeten inloggen gegevens
+        nieuwsbrief afmelden maat kleur voorraad korting levertijd kwijt aangekomen ontvangen gekregen verkeerd
+        verkeerde ontbreekt klopt dubbel afgeschreven aub alstublieft alsjeblieft""",
+    "en": """parcel package delivered delivery shipped shipping invoice charged money broken damaged exchange
+        cancel cancelled canceled password forgot login newsletter unsubscribe size colour discount lost
+        arrived received wrong missing twice receipt warranty pls""",
+}
 _LANGUAGES = tuple(_STOPWORDS)
 
 # Each stopword counts 1/k for each of the k languages that list it.
 _WEIGHTS: dict[str, dict[str, float]] = {}
-for _lang, _words in _STOPWORDS.items():
+for _lang, _words in [*_STOPWORDS.items(), *_SHOP_WORDS.items()]:
     for _word in set(_words.split()):
         _WEIGHTS.setdefault(_word, {})[_lang] = 1.0
 for _langs in _WEIGHTS.values():

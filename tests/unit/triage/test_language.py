@@ -55,6 +55,33 @@ def test_one_word_of_another_language_does_not_make_a_message_foreign(text: str)
     assert detect_language(text) == ("und", 0.0)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("pakket kwijt", "nl"),
+        ("Wachtwoord vergeten", "nl"),
+        ("Kapot aangekomen", "nl"),
+        ("Dubbel betaald", "nl"),
+        ("Nieuwsbrief afmelden aub", "nl"),
+        ("parcel lost", "en"),
+        ("Forgot password", "en"),
+        ("Charged twice", "en"),
+        ("wrong size", "en"),
+    ],
+)
+def test_a_short_post_in_a_web_shops_words_is_dutch_or_english(text: str, language: str) -> None:
+    """No stopword, but words only Dutch or only English spells so: undetermined, it got mail in English and no
+    automatic answer."""
+    assert detect_language(text)[0] == language
+
+
+@pytest.mark.parametrize(
+    "text", ["Paket verloren", "Passwort vergessen", "Geld zurück bitte", "Colis perdu", "Color equivocado"]
+)
+def test_a_short_post_in_another_language_stays_undetermined(text: str) -> None:
+    assert detect_language(text) == ("und", 0.0)
+
+
 def test_mixed_dutch_and_english_picks_the_dominant_language() -> None:
     text = "Hoi, ik heb een vraag over mijn order. Het tracking number werkt niet, wat moet ik doen?"
     assert detect_language(text)[0] == "nl"

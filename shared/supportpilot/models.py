@@ -152,6 +152,15 @@ class TriageResult(Entity):
     corrected_from: str | None = None  # the model's category when an operator corrected it
 
 
+UNDETERMINED_LANGUAGE = "und"  # ISO 639-2 "undetermined": too few words to tell ("Ok", an order number)
+
+
+def conversation_language(current: str | None, message_language: str) -> str:
+    """A ticket's language after a message: the message's, unless it could not be told; then the conversation keeps
+    the language it had, so that its mails do not switch to English after a reply of only an order number."""
+    return current if message_language == UNDETERMINED_LANGUAGE and current else message_language
+
+
 class Ticket(Entity):
     id: str
     channel: Channel

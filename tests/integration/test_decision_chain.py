@@ -110,6 +110,28 @@ def test_a_thank_you_for_an_automated_answer_gets_no_second_answer(shop):
     assert (after.triage.category, after.triage.needs_human) == ("order_status", False)
 
 
+def test_a_reply_too_short_to_tell_its_language_keeps_the_conversation_in_its_language(shop):
+    """A reply of only an order number is undetermined; it switched the ticket to English, and every mail after."""
+    question_id = f"<{uuid.uuid4().hex}@mail.example.com>"
+    customer = f"jan-{uuid.uuid4().hex[:8]}@example.nl"
+    sample = (EVENTS / "mail" / "order_status_nl.eml").read_bytes()
+    question = sample.replace(b"<sample-1@mail.example.com>", question_id.encode())
+    question = question.replace(b"Waar blijft mijn bestelling #1001?", b"Order #1001")
+    shop.deliver_raw_mail(question.replace(b"jan.voorbeeld@example.nl", customer.encode()), uuid.uuid4().hex)
+    shop.drain()
+    (ticket,) = [t for t in shop.tickets() if t.customer.value == customer]
+    assert ticket.language == "nl"
+    reply = email.message.EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = customer, "support@shop.example.nl", "Re: Order #1001"
+    reply["Message-ID"], reply["In-Reply-To"] = f"<{uuid.uuid4().hex}@mail.example.com>", question_id
+    reply.set_content("4500123")
+    shop.deliver_raw_mail(reply.as_bytes(), uuid.uuid4().hex)
+    shop.drain()
+    after = shop.store.get_ticket(ticket.id)
+    assert len(shop.inbound_messages(ticket.id)) == 2
+    assert after.triage.language == "und" and after.language == "nl"
+
+
 def test_a_reply_that_asks_something_after_an_automated_answer_is_routed_again(shop):
     ticket, customer, question_id = answered_tracking_question(shop)
     reply_to(shop, customer, question_id, "Thanks, but the tracking has not moved for a week. Is it lost?")

@@ -40,6 +40,7 @@ from supportpilot.models import (
     TicketStatus,
     TimelineEvent,
     TriageResult,
+    conversation_language,
     utc_now,
 )
 from supportpilot.ports import (
@@ -350,7 +351,12 @@ class DynamoTicketStore:
         ticket = self.get_ticket(ticket_id)
         status = TicketStatus.TRIAGED if ticket.status == TicketStatus.NEW else ticket.status
         updated = ticket.model_copy(
-            update={"triage": result, "triaged_message_id": message_id, "language": result.language, "status": status}
+            update={
+                "triage": result,
+                "triaged_message_id": message_id,
+                "language": conversation_language(ticket.language, result.language),
+                "status": status,
+            }
         )
         self.save_ticket_fields(updated, ["triage", "triaged_message_id", "language", "status"], audit, ticket.status)
         return updated

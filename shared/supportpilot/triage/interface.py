@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from supportpilot.models import UNDETERMINED_LANGUAGE as UNDETERMINED_LANGUAGE  # part of this interface
 from supportpilot.models import TriageResult
 
 CATEGORIES: tuple[str, ...] = (
@@ -28,7 +29,6 @@ CATEGORIES: tuple[str, ...] = (
 )
 OUT_OF_SCOPE = "out_of_scope"
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("nl", "en")
-UNDETERMINED_LANGUAGE = "und"
 
 # Longer texts are cut before triage; the start of a message carries the request.
 MAX_TRIAGE_CHARS = 20_000

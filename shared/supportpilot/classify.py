@@ -5,8 +5,8 @@ from aws_lambda_powertools import Logger
 
 from supportpilot import desk_metrics
 from supportpilot.envelopes import ClassifyRequest, EnrichRequest
-from supportpilot.models import Actor, AuditEntry, PlatformNotice, Ticket, TriageResult
-from supportpilot.ports import TicketStore, WorkQueue
+from supportpilot.models import Actor, AuditEntry, PlatformNotice, Ticket, TicketStatus, TriageResult
+from supportpilot.ports import TicketChanged, TicketStore, WorkQueue
 from supportpilot.triage import OUT_OF_SCOPE, TriageInput, Triager
 from supportpilot.triage.interface import (
     REASON_LOW_CONFIDENCE,
@@ -18,6 +18,7 @@ from supportpilot.triage.interface import (
 
 logger = Logger(child=True)
 
+CLASSIFY_ACTOR = Actor(kind="system", id="classify")
 PARSE_WARNING_REASON = "the message could not be read completely: check the raw mail"
 KEPT_TOPIC_REASON = "reply not recognised on its own: kept the ticket's category"
 
@@ -90,7 +91,9 @@ class Classifier:
                 TriageInput(subject=message.subject, body=message.body, channel=ticket.channel.value)
             )
         answered_by_machine = ticket.routing is not None and ticket.routing.automation_level == "auto_reply"
-        nothing_to_route = answered_by_machine and result.reasons == [REASON_NO_REQUEST] and not message.warnings
+        asks_nothing = result.reasons == [REASON_NO_REQUEST] and not message.warnings
+        reopened_from = self._reopened_from(ticket, message.id) if asks_nothing else None
+        nothing_to_route = asks_nothing and (answered_by_machine or reopened_from is not None)
         if ticket.triage is not None:
             result = keep_known_topic(ticket.triage, result)
         if message.warnings and PARSE_WARNING_REASON not in result.reasons:
@@ -107,11 +110,37 @@ class Classifier:
                 "needs_human": result.needs_human,
             },
         )
-        self._store.record_triage(ticket.id, message.id, result, audit)
+        triaged = self._store.record_triage(ticket.id, message.id, result, audit)
+        if reopened_from is not None:
+            self._close_again(triaged, message.id, reopened_from)
         if ticket.triage is None:  # the ticket's first triage; replies do not count again
             desk_metrics.record(desk_metrics.TICKETS_TRIAGED, Category=result.category, Language=result.language)
         if nothing_to_route:
-            logger.info("a reply to an automated answer asks nothing: not routed again", extra={"ticket_id": ticket.id})
+            logger.info("a reply that asks nothing: not routed again", extra={"ticket_id": ticket.id})
         else:
             self._enrich.send(EnrichRequest(ticket_id=ticket.id, message_id=message.id))
         return result
+
+    def _reopened_from(self, ticket: Ticket, message_id: str) -> TicketStatus | None:
+        """The status (resolved, closed) that this message's arrival took the ticket out of, if it did."""
+        if ticket.status != TicketStatus.WAITING_ON_HUMAN:
+            return None
+        for entry in self._store.audit_trail(ticket.id):
+            if entry.action == "ticket_reopened" and entry.detail.get("message_id") == message_id:
+                return TicketStatus(entry.detail["from"])
+        return None
+
+    def _close_again(self, ticket: Ticket, message_id: str, status: TicketStatus) -> None:
+        """Back to resolved or closed: a "Thanks!" after the end reopened the ticket, which started a new escalation
+        and a team alert, and a person had to close it once more. The message stays on the ticket."""
+        audit = AuditEntry(
+            actor=CLASSIFY_ACTOR,
+            action="ticket_closed_again",
+            detail={"message_id": message_id, "to": status.value, "reason": "the reply asks nothing"},
+        )
+        try:
+            self._store.save_ticket_fields(
+                ticket.model_copy(update={"status": status}), ["status"], audit, TicketStatus.WAITING_ON_HUMAN
+            )
+        except TicketChanged:  # a person took it up meanwhile: theirs
+            logger.info("a reply that asks nothing: the ticket changed meanwhile", extra={"ticket_id": ticket.id})

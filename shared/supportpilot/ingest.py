@@ -181,7 +181,7 @@ class Ingestor:
                 AuditEntry(
                     actor=INGEST_ACTOR,
                     action="ticket_reopened",
-                    detail={"from": ticket.status.value, "reason": "the customer replied"},
+                    detail={"from": ticket.status.value, "reason": "the customer replied", "message_id": message_id},
                 )
             )
         return ticket.model_copy(update={"status": status, "updated_at": utc_now()}), audit

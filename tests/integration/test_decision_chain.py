@@ -86,11 +86,11 @@ def answered_tracking_question(shop) -> tuple[Ticket, str, str]:
     return ticket, customer, question_id
 
 
-def reply_to(shop, customer: str, question_id: str, body: str) -> None:
+def reply_to(shop, customer: str, question_id: str, body: str, subject: str = "When will my jacket arrive?") -> None:
     reply = email.message.EmailMessage()
-    reply["From"] = f"Tom Baker <{customer}>"
+    reply["From"] = customer
     reply["To"] = "support@shop.example.nl"
-    reply["Subject"] = "Re: When will my jacket arrive?"
+    reply["Subject"] = f"Re: {subject}"
     reply["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.com>"
     reply["In-Reply-To"] = question_id
     reply.set_content(body)
@@ -110,23 +110,25 @@ def test_a_thank_you_for_an_automated_answer_gets_no_second_answer(shop):
     assert (after.triage.category, after.triage.needs_human) == ("order_status", False)
 
 
-def test_a_reply_too_short_to_tell_its_language_keeps_the_conversation_in_its_language(shop):
-    """A reply of only an order number is undetermined; it switched the ticket to English, and every mail after."""
+def mailed_question(shop, subject: str = "Waar blijft mijn bestelling #1001?") -> tuple[Ticket, str, str]:
+    """order_status_nl.eml from a customer of its own, with `subject` and a Message-ID of its own: its ticket, the
+    customer's address and the Message-ID, for replies."""
     question_id = f"<{uuid.uuid4().hex}@mail.example.com>"
     customer = f"jan-{uuid.uuid4().hex[:8]}@example.nl"
     sample = (EVENTS / "mail" / "order_status_nl.eml").read_bytes()
     question = sample.replace(b"<sample-1@mail.example.com>", question_id.encode())
-    question = question.replace(b"Waar blijft mijn bestelling #1001?", b"Order #1001")
+    question = question.replace(b"Waar blijft mijn bestelling #1001?", subject.encode())
     shop.deliver_raw_mail(question.replace(b"jan.voorbeeld@example.nl", customer.encode()), uuid.uuid4().hex)
     shop.drain()
     (ticket,) = [t for t in shop.tickets() if t.customer.value == customer]
+    return ticket, customer, question_id
+
+
+def test_a_reply_too_short_to_tell_its_language_keeps_the_conversation_in_its_language(shop):
+    """A reply of only an order number is undetermined; it switched the ticket to English, and every mail after."""
+    ticket, customer, question_id = mailed_question(shop, subject="Order #1001")
     assert ticket.language == "nl"
-    reply = email.message.EmailMessage()
-    reply["From"], reply["To"], reply["Subject"] = customer, "support@shop.example.nl", "Re: Order #1001"
-    reply["Message-ID"], reply["In-Reply-To"] = f"<{uuid.uuid4().hex}@mail.example.com>", question_id
-    reply.set_content("4500123")
-    shop.deliver_raw_mail(reply.as_bytes(), uuid.uuid4().hex)
-    shop.drain()
+    reply_to(shop, customer, question_id, "4500123", subject="Order #1001")
     after = shop.store.get_ticket(ticket.id)
     assert len(shop.inbound_messages(ticket.id)) == 2
     assert after.triage.language == "und" and after.language == "nl"

@@ -24,7 +24,13 @@ from supportpilot.local.event_sources import LocalApi, proxy_event
 from supportpilot.local.stack import ACCOUNT_ID, REGION, FakeLambdaContext, import_handler
 from supportpilot.models import Channel, CustomerIdentity, EscalationState, Ticket, TicketStatus
 from supportpilot.ports import DeliveryRecord
-from tests.integration.test_decision_chain import mail_ticket, post_platform_event, post_shopify_order
+from tests.integration.test_decision_chain import (
+    mail_ticket,
+    mailed_question,
+    post_platform_event,
+    post_shopify_order,
+    reply_to,
+)
 
 AGENT, SUPERVISOR, ADMIN = "agent@example.com", "supervisor@example.com", "admin@example.com"
 
@@ -280,6 +286,22 @@ def test_replying_to_a_closed_ticket_is_409_until_it_is_reopened(desk, tokens):
     assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/close", agent)["status"] == 409
     assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reopen", agent)["status"] == 200
     assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/reply", agent, {"text": "Hello"})["status"] == 200
+
+
+def test_a_thank_you_after_the_ticket_was_closed_leaves_it_closed_and_a_question_reopens_it(desk, tokens):
+    """Reopened, a "Bedankt!" got a new escalation and team alert, and a person had to close the ticket again."""
+    ticket, customer, question_id = mailed_question(desk)
+    subject = "Waar blijft mijn bestelling #1001?"
+    ticket = desk.ticket_at_rest(ticket.id)
+    assert desk.call_operator_api("POST", f"/api/tickets/{ticket.id}/close", tokens[AGENT])["status"] == 200
+    reply_to(desk, customer, question_id, "Bedankt!", subject=subject)
+    after = desk.store.get_ticket(ticket.id)
+    assert after.status == TicketStatus.CLOSED and after.escalation.state != "waiting"
+    assert len(desk.inbound_messages(ticket.id)) == 2
+    assert [e.action for e in desk.store.audit_trail(ticket.id)][-2:] == ["triaged", "ticket_closed_again"]
+    reply_to(desk, customer, question_id, "Bedankt! Maar waar is het pakket nu?", subject=subject)
+    after = desk.ticket_once(ticket.id, lambda t: t.escalation is not None and t.escalation.state == "waiting")
+    assert after.status == TicketStatus.WAITING_ON_HUMAN and after.escalation.state == "waiting"
 
 
 def test_a_label_correction_is_stored_as_a_human_label_and_audited_with_the_model_result(desk, tokens):

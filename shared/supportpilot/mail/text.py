@@ -174,7 +174,8 @@ _SIGN_OFF = compiled(
     re.IGNORECASE,
 )
 _DEVICE_LINE = compiled(
-    r"^(sent from|sent with|sent via|get outlook for|(verzonden|verstuurd) (vanaf|van|met|via)|gesendet von)"
+    r"^(sent from|sent with|sent via|get outlook for|download outlook (for|voor)|outlook voor (ios|android)"
+    r"|(verzonden|verstuurd) (vanaf|van|met|via)|gesendet von)"
     r"\b.{0,60}$",
     re.IGNORECASE,
 )

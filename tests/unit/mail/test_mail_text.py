@@ -173,7 +173,13 @@ def test_a_lone_thank_you_is_the_message_not_a_signature():
 
 @pytest.mark.parametrize(
     "device_line",
-    ["Sent from my iPhone", "Verzonden vanaf mijn iPhone", "Verstuurd vanaf mijn Samsung Galaxy-smartphone."],
+    [
+        "Sent from my iPhone",
+        "Verzonden vanaf mijn iPhone",
+        "Verstuurd vanaf mijn Samsung Galaxy-smartphone.",
+        "Outlook voor iOS downloaden<https://aka.ms/o0ukef>",
+        "Download Outlook for Android<https://aka.ms/ghei36>",
+    ],
 )
 def test_mobile_signatures(device_line):
     assert split_reply(f"Is het al verzonden?\n\n{device_line}\n") == (

@@ -4,9 +4,9 @@ import tempfile
 from pathlib import Path
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
+from supportpilot import desk_metrics
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.model_store import DynamoModelRegistry, S3ModelArtifacts
 from supportpilot.adapters.sqs import SqsWorkQueue
@@ -28,13 +28,11 @@ class Settings(TableSettings):
 
 settings = Settings.from_environment()
 logger = Logger()
-metrics = Metrics()
 
 
 def report_model_problem(kind: str, message: str) -> None:
     logger.error("promoted model not used; the last good model keeps serving", extra={"kind": kind, "problem": message})
-    metrics.add_metric(name="ModelLoadFailed", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()  # now: the batch handler does not flush metrics
+    desk_metrics.record(desk_metrics.MODEL_LOAD_FAILED)
 
 
 dynamodb = boto3.client("dynamodb")

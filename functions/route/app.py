@@ -1,9 +1,9 @@
 """RouteQueue -> routing decision on the ticket -> escalation and notifications."""
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
+from supportpilot import desk_metrics
 from supportpilot.adapters.dynamodb import DynamoTicketStore
 from supportpilot.adapters.escalation_store import DynamoEscalationStore
 from supportpilot.adapters.sqs import SqsWorkQueue
@@ -29,12 +29,11 @@ class Settings(TableSettings):
 
 settings = Settings.from_environment()
 logger = Logger()
-metrics = Metrics()
 
 
 def report_policy_problem(problem: PolicyProblem) -> None:
     logger.error("routing policy override rejected; the previous policy stays in force", extra=problem.model_dump())
-    metrics.add_metric(name="RoutingPolicyRejected", unit=MetricUnit.Count, value=1)
+    desk_metrics.record(desk_metrics.ROUTING_POLICY_REJECTED)
 
 
 dynamodb = boto3.client("dynamodb")
@@ -64,7 +63,7 @@ def route_record(record: SqsRecord) -> None:
         return
     decision = outcome.decision
     if outcome.decided_now:
-        metrics.add_metric(name=f"Routed_{decision.automation_level}", unit=MetricUnit.Count, value=1)
+        desk_metrics.record(desk_metrics.routed(decision.automation_level))
     logger.info(
         "ticket routed" if outcome.decided_now else "routed before; its notifications queued again",
         extra={
@@ -76,4 +75,6 @@ def route_record(record: SqsRecord) -> None:
     )
 
 
-handler = metrics.log_metrics(sqs_batch_handler(logger, route_record))
+# Metrics are emitted where they happen (desk_metrics): a batch of redeliveries adds none, and Powertools'
+# log_metrics warned "No application metrics to publish" for each such batch.
+handler = sqs_batch_handler(logger, route_record)

@@ -22,6 +22,13 @@ LABEL_CORRECTIONS = "LabelCorrections"  # a category the operator changed: the A
 CSAT_RATING = "CsatRating"  # one value 1-5 per vote
 SLA_BREACHES = "SlaBreaches"  # emitted by the escalation state machine
 TREND_ALERTS = "ProductTrendAlerts"
+ROUTING_POLICY_REJECTED = "RoutingPolicyRejected"  # an override in SSM that failed validation (alarm)
+MODEL_LOAD_FAILED = "ModelLoadFailed"  # a promoted model version that could not be loaded (alarm)
+
+
+def routed(automation_level: str) -> str:
+    """The metric of tickets routed at an automation level (auto_reply, suggest, human_now), as the dashboard reads."""
+    return f"Routed_{automation_level}"
 
 
 def record(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str | None) -> None:

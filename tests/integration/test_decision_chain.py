@@ -6,6 +6,7 @@ import email.message
 import json
 import threading
 import uuid
+import warnings
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -165,6 +166,20 @@ def test_an_auto_reply_whose_first_queueing_failed_reaches_the_customer_once_whe
     )
     shop.drain()
     assert len(auto_replies(shop, ticket.id)) == 1 and mails_about(ticket.id, "3STEST0000000001") == 1
+
+
+def test_a_redelivered_route_request_logs_no_warning_about_missing_metrics(shop):
+    """A batch that decides nothing new adds no metric; Powertools' log_metrics warned "No application metrics to
+    publish" in the route stage's logs for every such batch."""
+    ticket = mail_ticket(shop, "order_status_tracking_en")
+    route_request = {"ticket_id": ticket.id, "message_id": ticket.routing.message_id}
+    boto3.client("sqs").send_message(
+        QueueUrl=shop.stack.physical_id("RouteQueue"), MessageBody=json.dumps(route_request)
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shop.drain()
+    assert [str(w.message) for w in caught if "metrics" in str(w.message)] == []
 
 
 def test_a_vip_with_a_late_order_goes_to_a_person_now_with_a_coupon_prepared(shop):

@@ -76,9 +76,9 @@ class Classifier:
         self._enrich = enrich_queue
 
     def classify(self, request: ClassifyRequest) -> TriageResult | None:
-        """Triage the message, store the result on its ticket and hand the ticket on to be routed; not a calm,
-        readable reply that asks nothing ("Thanks!") to an automated answer: routed again, it got that answer
-        again (the tracking mail once more), and the customer's next thanks another."""
+        """Triage the message, store the result on its ticket and hand the ticket on to be routed. A calm, readable
+        reply that asks nothing ("Thanks!") is not routed when the machine answered the ticket (routed again, it got
+        that answer once more) or when it reopened a resolved or closed ticket (which goes back to that status)."""
         ticket = self._store.get_ticket(request.ticket_id)
         if is_triaged(ticket, request.message_id):
             return None

@@ -68,7 +68,8 @@ _STOPWORDS: dict[str, str] = {
 # Words of web-shop customers that only Dutch or only English (of the languages above) spells so: a short post
 # ("pakket kwijt", "Wachtwoord vergeten", "parcel lost") has no stopword, and undetermined it got no automatic
 # answer and mail in English. Each counts as one stopword. Not the words both write ("order", "account",
-# "tracking", "refund", "stock", "retour"), nor ones close to German ("paket", "kaputt").
+# "tracking", "refund", "stock", "retour"), nor ones another language above writes too or nearly so ("geld",
+# "garantie", "color", "paket").
 _SHOP_WORDS: dict[str, str] = {
     "nl": """pakket pakketje pakje bestelling bestellingen besteld bestellen levering geleverd bezorgd bezorging
         bezorger verzonden verzending factuur betaald betaling terugbetaling terugbetaald kapot beschadigd
